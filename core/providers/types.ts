@@ -1,0 +1,187 @@
+/**
+ * What a provider receives and reports. Kubernetes types are kept where they are the contract
+ * (probes); everything the kubelet resolves (env, volumes, pull secrets) arrives resolved.
+ * Times are epoch milliseconds; CPU is in cores, memory in bytes.
+ */
+import type { V1Probe } from '@kubernetes/client-node';
+
+export const ProviderName = { aci: 'aci', ecs: 'ecs', mock: 'mock' } as const;
+export type ProviderName = keyof typeof ProviderName;
+
+export const PodPhase = {
+  Pending: 'Pending',
+  Running: 'Running',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+} as const;
+export type PodPhase = keyof typeof PodPhase;
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+/** Identifies one provider instance (container group, ECS task, mock instance) of one pod. */
+export interface ProviderRef {
+  provider: ProviderName;
+  /** The provider's own id: container group name, task ARN, mock instance id. */
+  id: string;
+  podUid: string;
+}
+
+export interface EnvVar {
+  name: string;
+  value: string;
+  /** The value came from a Secret: providers store it as a secure value and never log it. */
+  secret: boolean;
+}
+
+export interface ResourceAmounts {
+  /** Cores, e.g. 0.25. */
+  cpu?: number;
+  memoryBytes?: number;
+  /** nvidia.com/gpu and the like. */
+  gpu?: number;
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly: boolean;
+  subPath?: string;
+}
+
+export interface ContainerPort {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  name?: string;
+}
+
+export interface ResolvedContainer {
+  name: string;
+  image: string;
+  /** Replaces the image's entrypoint when set. */
+  command?: string[];
+  /** Replaces the image's cmd when set. */
+  args?: string[];
+  workingDir?: string;
+  env: EnvVar[];
+  ports: ContainerPort[];
+  requests: ResourceAmounts;
+  limits: ResourceAmounts;
+  volumeMounts: VolumeMount[];
+  livenessProbe?: V1Probe;
+  readinessProbe?: V1Probe;
+  startupProbe?: V1Probe;
+  /** Lifecycle hooks, securityContext and the like are carried for providers to refuse or honour. */
+  hasLifecycleHooks: boolean;
+}
+
+/** One file of a ConfigMap, Secret, projected or downwardAPI volume. */
+export interface VolumeFile {
+  /** Relative to the mount point. */
+  path: string;
+  contentBase64: string;
+  /** Octal permission bits, e.g. 0o644. */
+  mode: number;
+}
+
+export type ResolvedVolume =
+  | { name: string; kind: 'emptyDir'; sizeLimitBytes?: number; medium?: 'Memory' | '' }
+  | { name: string; kind: 'files'; source: 'configMap' | 'secret' | 'projected' | 'downwardAPI'; files: VolumeFile[] }
+  | {
+      name: string;
+      kind: 'azureFile';
+      shareName: string;
+      storageAccountName: string;
+      storageAccountKey: string;
+      readOnly: boolean;
+    }
+  | { name: string; kind: 'unsupported'; type: string };
+
+export interface RegistryCredential {
+  server: string;
+  username: string;
+  password: string;
+}
+
+/** A pod with everything the kubelet resolves already resolved. */
+export interface ResolvedPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  node: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  os: 'linux' | 'windows';
+  restartPolicy: RestartPolicy;
+  containers: ResolvedContainer[];
+  initContainers: ResolvedContainer[];
+  volumes: ResolvedVolume[];
+  imagePullCredentials: RegistryCredential[];
+  nodeSelector: Record<string, string>;
+  /** Which try this is: 0 for the first instance, n after n recreations (restarts done by Funclet). */
+  attempt: number;
+  /** Epoch ms of the pod's creationTimestamp. */
+  createdAtMs: number;
+  dnsConfig?: { nameservers: string[]; searches: string[]; options: { name: string; value?: string }[] };
+}
+
+export type ContainerState =
+  | { waiting: { reason: string; message?: string } }
+  | { running: { startedAtMs?: number } }
+  | {
+      terminated: {
+        exitCode: number;
+        reason?: string;
+        message?: string;
+        startedAtMs?: number;
+        finishedAtMs?: number;
+      };
+    };
+
+export interface ContainerView {
+  name: string;
+  image: string;
+  state: ContainerState;
+  /** Restarts the provider did by itself (e.g. ACI's restart policy). */
+  restartCount: number;
+  ready: boolean;
+  containerId?: string;
+}
+
+/** What the provider says about one instance. */
+export interface ProviderPodView {
+  ref: ProviderRef;
+  namespace: string;
+  name: string;
+  /** The node the instance is tagged with. */
+  node: string;
+  phase: PodPhase;
+  reason?: string;
+  message?: string;
+  podIP?: string;
+  startedAtMs?: number;
+  containers: ContainerView[];
+  initContainers: ContainerView[];
+  /** Provider-side events worth surfacing as Kubernetes Events (e.g. ACI instance view events). */
+  events?: { reason: string; message: string; type: 'Normal' | 'Warning'; atMs: number }[];
+}
+
+export interface NodeCapacity {
+  cpu: string;
+  memory: string;
+  pods: string;
+  ephemeralStorage: string;
+  gpu?: string;
+}
+
+export interface LogOptions {
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceMs?: number;
+  limitBytes?: number;
+}
+
+export interface ProviderHealth {
+  ok: boolean;
+  /** Why not, in a sentence fit for a node condition message. */
+  message?: string;
+}

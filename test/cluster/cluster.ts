@@ -1,0 +1,254 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startServer, waitFor, type ServerProcess } from '../support/process.ts';
+import { controlPlaneBinary } from './build.ts';
+
+export interface ClusterOptions {
+  /** kube-controller-manager --node-monitor-grace-period, in seconds. */
+  nodeMonitorGracePeriodSeconds?: number;
+  /** Where the cluster's files go; a new temp dir by default. */
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+export interface Cluster {
+  /** https://127.0.0.1:PORT */
+  readonly server: string;
+  /** PEM of the CA that signed the API server's serving certificate. */
+  readonly caPem: string;
+  /** A kubeconfig (as text) for a member of system:masters. Tests use it for setup only. */
+  readonly adminKubeconfig: string;
+  readonly adminKubeconfigPath: string;
+  readonly dir: string;
+  /** Seconds it took from start() to a ready API server with all components running. */
+  readonly startSeconds: number;
+  stop(): Promise<void>;
+}
+
+/** What tests need to reach a cluster started by another process (test/run.ts). */
+export interface ClusterInfo {
+  server: string;
+  caPem: string;
+  adminKubeconfigPath: string;
+  nodeMonitorGracePeriodSeconds: number;
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler, each in its own
+ * process, on free loopback ports, with RBAC on and service account tokens working.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const started = Date.now();
+  const log = options.log ?? (() => {});
+  const binary = await controlPlaneBinary(log);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'funclet-cluster-'));
+  mkdirSync(join(dir, 'certs'), { recursive: true });
+  const servers: ServerProcess[] = [];
+  const stop = async () => {
+    for (const server of servers.reverse()) await server.stop();
+    servers.length = 0;
+  };
+
+  try {
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const server = `https://127.0.0.1:${apiPort}`;
+
+    // Static bearer tokens: one for the test harness (system:masters), and one each for the
+    // controller-manager and scheduler under the user names the bootstrap RBAC policy binds.
+    const tokens = {
+      admin: randomBytes(24).toString('hex'),
+      controllerManager: randomBytes(24).toString('hex'),
+      scheduler: randomBytes(24).toString('hex'),
+    };
+    writeFileSync(
+      join(dir, 'tokens.csv'),
+      [
+        `${tokens.admin},funclet-test-admin,funclet-test-admin,"system:masters"`,
+        `${tokens.controllerManager},system:kube-controller-manager,system:kube-controller-manager`,
+        `${tokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
+      ].join('\n') + '\n',
+      { mode: 0o600 },
+    );
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const saKey = join(dir, 'certs', 'sa.key');
+    const saPub = join(dir, 'certs', 'sa.pub');
+    writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
+
+    const etcd = startServer(
+      'etcd',
+      binary,
+      [
+        'etcd',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-url=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-url=http://127.0.0.1:${etcdPeer}`,
+      ],
+      { logFile: join(dir, 'etcd.log') },
+    );
+    servers.push(etcd);
+    await waitFor('etcd', async () => readFileSync(etcd.logFile, 'utf8').includes('etcd: ready'), {
+      timeoutMs: 60_000,
+      server: etcd,
+    });
+
+    const apiserver = startServer(
+      'kube-apiserver',
+      binary,
+      [
+        'kube-apiserver',
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        `--cert-dir=${join(dir, 'certs')}`,
+        `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--authorization-mode=Node,RBAC',
+        `--token-auth-file=${join(dir, 'tokens.csv')}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--enable-priority-and-fairness=false',
+        '--profiling=false',
+        '--v=0',
+      ],
+      { logFile: join(dir, 'kube-apiserver.log') },
+    );
+    servers.push(apiserver);
+    await waitFor('kube-apiserver /readyz', async () => (await get(`${server}/readyz`, tokens.admin)) === 200, {
+      timeoutMs: 120_000,
+      intervalMs: 250,
+      server: apiserver,
+    });
+
+    // The API server generated its serving certificate (followed by its CA) in --cert-dir.
+    const caPem = lastPemCertificate(readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8'));
+    const caFile = join(dir, 'certs', 'ca.crt');
+    writeFileSync(caFile, caPem);
+
+    const kubeconfigFor = (user: string, token: string) => kubeconfig({ server, caPem, user, token });
+    const adminKubeconfig = kubeconfigFor('funclet-test-admin', tokens.admin);
+    const adminKubeconfigPath = join(dir, 'admin.kubeconfig');
+    writeFileSync(adminKubeconfigPath, adminKubeconfig, { mode: 0o600 });
+    const cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
+    writeFileSync(cmKubeconfig, kubeconfigFor('system:kube-controller-manager', tokens.controllerManager), {
+      mode: 0o600,
+    });
+    const schedulerKubeconfig = join(dir, 'scheduler.kubeconfig');
+    writeFileSync(schedulerKubeconfig, kubeconfigFor('system:kube-scheduler', tokens.scheduler), { mode: 0o600 });
+
+    const grace = options.nodeMonitorGracePeriodSeconds ?? 40;
+    servers.push(
+      startServer(
+        'kube-controller-manager',
+        binary,
+        [
+          'kube-controller-manager',
+          `--kubeconfig=${cmKubeconfig}`,
+          '--leader-elect=false',
+          '--controllers=*',
+          '--use-service-account-credentials=true',
+          `--service-account-private-key-file=${saKey}`,
+          `--root-ca-file=${caFile}`,
+          `--node-monitor-grace-period=${grace}s`,
+          '--node-monitor-period=1s',
+          '--bind-address=127.0.0.1',
+          '--secure-port=0',
+          '--concurrent-deployment-syncs=10',
+          '--concurrent-replicaset-syncs=10',
+          '--profiling=false',
+          '--v=0',
+        ],
+        { logFile: join(dir, 'kube-controller-manager.log') },
+      ),
+      startServer(
+        'kube-scheduler',
+        binary,
+        [
+          'kube-scheduler',
+          `--kubeconfig=${schedulerKubeconfig}`,
+          '--leader-elect=false',
+          '--bind-address=127.0.0.1',
+          '--secure-port=0',
+          '--profiling=false',
+          '--v=0',
+        ],
+        { logFile: join(dir, 'kube-scheduler.log') },
+      ),
+    );
+    // The controller-manager is useful once its service account controller has given the
+    // default namespace its ServiceAccount; pods cannot be admitted before that.
+    await waitFor(
+      'the default ServiceAccount',
+      async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tokens.admin)) === 200,
+      { timeoutMs: 60_000, intervalMs: 250, server: servers[2] },
+    );
+
+    const cluster: Cluster = {
+      server,
+      caPem,
+      adminKubeconfig,
+      adminKubeconfigPath,
+      dir,
+      startSeconds: (Date.now() - started) / 1000,
+      async stop() {
+        await stop();
+        if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return cluster;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A kubeconfig document (JSON, which every kubeconfig reader accepts) for one bearer token. */
+export function kubeconfig(options: { server: string; caPem: string; user: string; token: string }): string {
+  return (
+    JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'funclet-test',
+            cluster: {
+              server: options.server,
+              'certificate-authority-data': Buffer.from(options.caPem).toString('base64'),
+            },
+          },
+        ],
+        users: [{ name: options.user, user: { token: options.token } }],
+        contexts: [{ name: 'funclet-test', context: { cluster: 'funclet-test', user: options.user } }],
+        'current-context': 'funclet-test',
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+function lastPemCertificate(bundle: string): string {
+  const certs = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const last = certs.at(-1);
+  if (last === undefined) throw new Error('kube-apiserver wrote no certificate');
+  return last + '\n';
+}
+
+/** GET with a bearer token, not verifying TLS (used only before the CA is known); returns the status. */
+function get(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
