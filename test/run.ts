@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { controlPlaneBinary } from './cluster/build.ts';
 import { startCluster, type Cluster } from './cluster/cluster.ts';
 import { startAzurite, type Azurite } from './support/azurite.ts';
 import { startMoto, type Moto } from './support/moto.ts';
@@ -23,11 +24,12 @@ let azurite: Azurite | undefined;
 let moto: Moto | undefined;
 const runDir = mkdtempSync(join(tmpdir(), 'funclet-test-run-'));
 
-async function teardown(): Promise<void> {
+async function teardown(keepLogs = false): Promise<void> {
   const stops = [cluster?.stop(), azurite?.stop(), moto?.stop()];
   cluster = azurite = moto = undefined;
   await Promise.allSettled(stops);
-  rmSync(runDir, { recursive: true, force: true });
+  if (keepLogs) log(`component logs kept in ${runDir}`);
+  else rmSync(runDir, { recursive: true, force: true });
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -39,6 +41,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
+  // Build (or find cached) the control plane before starting anything that would need stopping.
+  await controlPlaneBinary(log);
   const startedAt = Date.now();
   [cluster, azurite, moto] = await Promise.all([
     startCluster({ nodeMonitorGracePeriodSeconds: graceSeconds, dir: join(runDir, 'cluster'), log }),
@@ -78,6 +82,6 @@ try {
 } catch (err) {
   log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 } finally {
-  await teardown();
+  await teardown(code !== 0);
 }
 process.exit(code);

@@ -24,8 +24,8 @@ export async function startAzurite(): Promise<Azurite> {
   const server = startServer(
     'azurite-table',
     azuriteTable,
-    ['--inMemoryPersistence', '--disableTelemetry', '--silent', '--tableHost', '127.0.0.1', '--tablePort', String(port), '--location', dir],
-    { logFile: join(dir, 'azurite.log') },
+    ['--inMemoryPersistence', '--disableTelemetry', '--silent', '--tableHost', '127.0.0.1', '--tablePort', String(port)],
+    { logFile: join(dir, 'azurite.log'), cwd: dir },
   );
   await waitFor('azurite-table', () => canConnect(port), { timeoutMs: 30_000, server });
   return {

@@ -1,0 +1,50 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../errors.ts';
+import { Setting } from '../config.ts';
+
+/**
+ * Builds a KubeConfig from the document held in the FUNCLET_KUBECONFIG secret setting. Bearer
+ * tokens and client certificates work. Exec credential plugins (kubelogin, aws eks get-token)
+ * are refused: a function has neither the binaries nor an interactive login to run them.
+ */
+export function kubeConfigFromText(text: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    throw new ConfigError([{ setting: Setting.kubeconfig, problem: `is not a readable kubeconfig (${(err as Error).message})` }]);
+  }
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  if (!context || !cluster || !user) {
+    throw new ConfigError([
+      { setting: Setting.kubeconfig, problem: 'has no current-context naming both a cluster and a user' },
+    ]);
+  }
+  if (user.exec) {
+    throw new ConfigError([
+      {
+        setting: Setting.kubeconfig,
+        problem:
+          `user "${user.name}" gets its credentials from an exec plugin (${user.exec.command}), ` +
+          'which a function cannot run. Use a ServiceAccount token instead: `funclet attach` creates one ' +
+          'with exactly the permissions Funclet needs and prints the kubeconfig to store.',
+      },
+    ]);
+  }
+  if (user.authProvider) {
+    throw new ConfigError([
+      {
+        setting: Setting.kubeconfig,
+        problem: `user "${user.name}" uses the ${String(user.authProvider.name)} auth provider, which needs an interactive login. Use a ServiceAccount token instead (\`funclet attach\`).`,
+      },
+    ]);
+  }
+  if (!user.token && !user.certData && !user.certFile && !user.username) {
+    throw new ConfigError([
+      { setting: Setting.kubeconfig, problem: `user "${user.name}" has no token or client certificate` },
+    ]);
+  }
+  return kc;
+}

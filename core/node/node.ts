@@ -1,0 +1,94 @@
+import type { V1Node, V1NodeStatus, V1Taint } from '@kubernetes/client-node';
+import type { VirtualNodeConfig } from '../config.ts';
+import type { NodeCapacity, ProviderHealth } from '../providers/types.ts';
+import { funcletVersion, kubeletApiVersion } from '../version.ts';
+import { nodeConditions } from './conditions.ts';
+
+/** The label and taint key naming the provider, as virtual-kubelet nodes carry it. */
+export const providerTaintKey = 'virtual-kubelet.io/provider';
+export const providerLabelKey = 'funclet.io/provider';
+
+/** The port kubectl logs/exec would reach; virtual-kubelet's default. */
+export const kubeletPort = 10250;
+
+export function nodeLabels(node: VirtualNodeConfig): Record<string, string> {
+  return {
+    ...node.labels,
+    type: 'virtual-kubelet',
+    'kubernetes.io/role': 'agent',
+    'kubernetes.io/os': node.os,
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': node.name,
+    [providerLabelKey]: node.provider,
+    'node.kubernetes.io/exclude-from-external-load-balancers': 'true',
+  };
+}
+
+export function nodeTaints(node: VirtualNodeConfig): V1Taint[] {
+  return [
+    { key: providerTaintKey, value: node.provider, effect: 'NoSchedule' },
+    ...node.taints.filter((t) => t.key !== providerTaintKey),
+  ];
+}
+
+/** Capacity from the provider, with the node's configured overrides on top. */
+export function nodeResources(node: VirtualNodeConfig, capacity: NodeCapacity): Record<string, string> {
+  const resources: Record<string, string> = {
+    cpu: node.capacity.cpu ?? capacity.cpu,
+    memory: node.capacity.memory ?? capacity.memory,
+    pods: node.capacity.pods ?? capacity.pods,
+    'ephemeral-storage': node.capacity.ephemeralStorage ?? capacity.ephemeralStorage,
+  };
+  if (capacity.gpu !== undefined) resources['nvidia.com/gpu'] = capacity.gpu;
+  return resources;
+}
+
+/** The full status a kubelet posts: conditions, capacity, addresses, endpoints, nodeInfo. */
+export function nodeStatus(
+  node: VirtualNodeConfig,
+  capacity: NodeCapacity,
+  health: ProviderHealth,
+  current: V1NodeStatus | undefined,
+  nowMs: number,
+): V1NodeStatus {
+  const resources = nodeResources(node, capacity);
+  return {
+    capacity: resources,
+    allocatable: resources,
+    conditions: nodeConditions(current?.conditions, health, nowMs),
+    addresses: [{ type: 'Hostname', address: node.name }],
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
+    nodeInfo: {
+      architecture: 'amd64',
+      operatingSystem: node.os,
+      kubeletVersion: `${kubeletApiVersion}-funclet-${funcletVersion}`,
+      kubeProxyVersion: '',
+      containerRuntimeVersion: `${node.provider}://funclet-${funcletVersion}`,
+      kernelVersion: '',
+      osImage: '',
+      machineID: node.name,
+      systemUUID: node.name,
+      bootID: '',
+    },
+  };
+}
+
+/** The Node object registered for a virtual node. */
+export function virtualNode(
+  node: VirtualNodeConfig,
+  capacity: NodeCapacity,
+  health: ProviderHealth,
+  nowMs: number,
+): V1Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: node.name,
+      labels: nodeLabels(node),
+      annotations: { 'funclet.io/version': funcletVersion },
+    },
+    spec: { taints: nodeTaints(node) },
+    status: nodeStatus(node, capacity, health, undefined, nowMs),
+  };
+}

@@ -1,0 +1,104 @@
+import type { TableClient } from '@azure/data-tables';
+import { InvalidInputError } from '../../errors.ts';
+import { isTableStatus } from '../../state/tables.ts';
+import type { Provider } from '../provider.ts';
+import type { NodeCapacity, ProviderHealth, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
+import { MockAnnotation, mockPodView, newInstance, type MockInstance } from './instances.ts';
+
+export interface MockProviderOptions {
+  /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
+  table: TableClient;
+  startDelayMs: number;
+  now: () => number;
+}
+
+/** Row of the health switch tests use to make the provider unhealthy. */
+const healthKey = { partitionKey: '~health', rowKey: 'health' };
+
+/** Counts calls per method; one set per provider object, for tests and benchmarks. */
+export interface MockCalls {
+  createPod: number;
+  deletePod: number;
+  getPod: number;
+  listPods: number;
+}
+
+export class MockProvider implements Provider {
+  readonly name = 'mock' as const;
+  readonly calls: MockCalls = { createPod: 0, deletePod: 0, getPod: 0, listPods: 0 };
+  private readonly options: MockProviderOptions;
+
+  constructor(options: MockProviderOptions) {
+    this.options = options;
+  }
+
+  async createPod(pod: ResolvedPod): Promise<ProviderRef> {
+    this.calls.createPod++;
+    const refusal = pod.annotations[MockAnnotation.createError];
+    if (refusal !== undefined) throw new InvalidInputError(refusal);
+    const instance = newInstance(pod, this.options.now());
+    try {
+      await this.options.table.createEntity({ partitionKey: instance.node, rowKey: instance.id, ...instance });
+    } catch (err) {
+      // Created before (a retry, a concurrent reconcile): the existing instance is the answer.
+      if (!isTableStatus(err, 409)) throw err;
+    }
+    return { provider: 'mock', id: instance.id, podUid: pod.uid };
+  }
+
+  async deletePod(ref: ProviderRef): Promise<void> {
+    this.calls.deletePod++;
+    const instance = await this.find(ref);
+    if (!instance) return;
+    try {
+      await this.options.table.deleteEntity(instance.node, instance.id);
+    } catch (err) {
+      if (!isTableStatus(err, 404)) throw err;
+    }
+  }
+
+  async getPod(ref: ProviderRef): Promise<ProviderPodView | undefined> {
+    this.calls.getPod++;
+    const instance = await this.find(ref);
+    return instance && mockPodView(instance, this.options.startDelayMs, this.options.now());
+  }
+
+  async listPods(node: string): Promise<ProviderPodView[]> {
+    this.calls.listPods++;
+    const now = this.options.now();
+    const views: ProviderPodView[] = [];
+    const rows = this.options.table.listEntities<MockInstance>({
+      queryOptions: { filter: `PartitionKey eq '${node.replace(/'/g, "''")}'` },
+    });
+    for await (const row of rows) views.push(mockPodView(row, this.options.startDelayMs, now));
+    return views;
+  }
+
+  capacity(_node: string): Promise<NodeCapacity> {
+    return Promise.resolve({ cpu: '1000', memory: '4Ti', pods: '5000', ephemeralStorage: '10Ti' });
+  }
+
+  async health(): Promise<ProviderHealth> {
+    try {
+      const row = await this.options.table.getEntity<{ ok: boolean; message?: string }>(healthKey.partitionKey, healthKey.rowKey);
+      return row.ok ? { ok: true } : { ok: false, message: row.message ?? 'the mock provider is switched off' };
+    } catch (err) {
+      if (isTableStatus(err, 404)) return { ok: true };
+      throw err;
+    }
+  }
+
+  private async find(ref: ProviderRef): Promise<MockInstance | undefined> {
+    // The id does not name the node; the instance's row is found by id across partitions.
+    const rows = this.options.table.listEntities<MockInstance>({
+      queryOptions: { filter: `RowKey eq '${ref.id.replace(/'/g, "''")}'` },
+    });
+    for await (const row of rows) return row;
+    return undefined;
+  }
+}
+
+/** Test control: make the mock provider report itself unhealthy (or healthy again). */
+export async function setMockHealth(table: TableClient, health: ProviderHealth): Promise<void> {
+  await table.upsertEntity({ ...healthKey, ok: health.ok, message: health.message ?? '' }, 'Replace');
+}

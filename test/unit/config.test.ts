@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig, Setting } from '../../core/config.ts';
+import { ConfigError } from '../../core/errors.ts';
+
+const kubeconfig = 'apiVersion: v1\nkind: Config\nclusters: []\n';
+const base = {
+  [Setting.nodes]: JSON.stringify([{ name: 'funclet-mock-1', provider: 'mock' }]),
+  [Setting.kubeconfig]: kubeconfig,
+  [Setting.tableConnectionString]: 'UseDevelopmentStorage=true',
+};
+
+function problemsOf(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.settings;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('settings', () => {
+  it('reads nodes, the kubeconfig and the table connection with defaults filled in', () => {
+    const config = loadConfig(base);
+    assert.deepEqual(config.nodes, [
+      { name: 'funclet-mock-1', provider: 'mock', os: 'linux', labels: {}, taints: [], capacity: {} },
+    ]);
+    assert.equal(config.kubeconfig.trim(), kubeconfig.trim());
+    assert.equal(config.tables.tablePrefix, 'funclet');
+    assert.equal(config.resync.concurrency, 16);
+  });
+
+  it('accepts a base64 kubeconfig, as a secret setting often holds it', () => {
+    const config = loadConfig({ ...base, [Setting.kubeconfig]: Buffer.from(kubeconfig).toString('base64') });
+    assert.equal(config.kubeconfig, kubeconfig);
+  });
+
+  it('accepts the one-node shorthand', () => {
+    const { [Setting.nodes]: _, ...rest } = base;
+    const config = loadConfig({ ...rest, [Setting.nodeName]: 'vk-1', [Setting.provider]: 'mock' });
+    assert.equal(config.nodes[0]?.name, 'vk-1');
+  });
+
+  it('names every missing setting at once', () => {
+    assert.deepEqual(problemsOf({}), [Setting.nodes, Setting.kubeconfig, Setting.tableConnectionString]);
+  });
+
+  it('names the bad field of a bad node', () => {
+    const env = { ...base, [Setting.nodes]: JSON.stringify([{ name: 'Bad_Name', provider: 'gcp' }]) };
+    assert.deepEqual(problemsOf(env), [`${Setting.nodes}[0].name`, `${Setting.nodes}[0].provider`]);
+  });
+
+  it('refuses malformed JSON, numbers out of range and a kubeconfig that is neither YAML nor base64', () => {
+    assert.deepEqual(problemsOf({ ...base, [Setting.nodes]: '[{' }), [Setting.nodes]);
+    assert.deepEqual(problemsOf({ ...base, [Setting.resyncConcurrency]: '0' }), [Setting.resyncConcurrency]);
+    assert.deepEqual(problemsOf({ ...base, [Setting.kubeconfig]: '%%%' }), [Setting.kubeconfig]);
+  });
+
+  it('requires the settings of the providers the nodes use, and only those', () => {
+    const env = { ...base, [Setting.nodes]: JSON.stringify([{ name: 'a', provider: 'aci' }, { name: 'e', provider: 'ecs' }]) };
+    assert.deepEqual(problemsOf(env), [
+      Setting.aciSubscriptionId,
+      Setting.aciResourceGroup,
+      Setting.aciRegion,
+      Setting.ecsCluster,
+      Setting.ecsRegion,
+      Setting.ecsSubnets,
+    ]);
+  });
+
+  it('says which setting is wrong in the error message', () => {
+    assert.throws(() => loadConfig({ ...base, [Setting.webhookSecret]: 'short' }), /FUNCLET_WEBHOOK_SECRET: |invalid setting FUNCLET_WEBHOOK_SECRET/);
+  });
+});
