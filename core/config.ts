@@ -130,7 +130,10 @@ export function loadConfig(env: Env = process.env): Config {
     if (value === undefined) return fallback;
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push({ setting, problem: `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}` });
+      problems.push({
+        setting,
+        problem: `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      });
       return fallback;
     }
     return n;
@@ -173,7 +176,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (used.has('ecs')) {
     const assign = text(Setting.ecsAssignPublicIp) ?? 'false';
     if (assign !== 'true' && assign !== 'false') {
-      problems.push({ setting: Setting.ecsAssignPublicIp, problem: `must be true or false, got ${JSON.stringify(assign)}` });
+      problems.push({
+        setting: Setting.ecsAssignPublicIp,
+        problem: `must be true or false, got ${JSON.stringify(assign)}`,
+      });
     }
     config.ecs = {
       cluster: required(Setting.ecsCluster),
@@ -187,19 +193,27 @@ export function loadConfig(env: Env = process.env): Config {
       logGroup: text(Setting.ecsLogGroup),
       endpoint: url(text(Setting.ecsEndpoint), Setting.ecsEndpoint, problems),
     };
-    if (config.ecs.subnets.length === 0) problems.push({ setting: Setting.ecsSubnets, problem: 'needs at least one subnet id' });
+    if (config.ecs.subnets.length === 0)
+      problems.push({ setting: Setting.ecsSubnets, problem: 'needs at least one subnet id' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
-function parseNodes(env: Env, text: (s: string) => string | undefined, problems: Problem[]): VirtualNodeConfig[] {
+function parseNodes(
+  env: Env,
+  text: (s: string) => string | undefined,
+  problems: Problem[],
+): VirtualNodeConfig[] {
   const json = text(Setting.nodes);
   if (json === undefined) {
     // The one-node shorthand: FUNCLET_NODE_NAME and FUNCLET_PROVIDER.
     const name = text(Setting.nodeName);
     if (name === undefined) {
-      problems.push({ setting: Setting.nodes, problem: `is required (or set ${Setting.nodeName} and ${Setting.provider})` });
+      problems.push({
+        setting: Setting.nodes,
+        problem: `is required (or set ${Setting.nodeName} and ${Setting.provider})`,
+      });
       return [];
     }
     return validNodes([{ name, provider: env[Setting.provider] ?? 'mock' }], Setting.nodeName, problems);
@@ -230,7 +244,10 @@ function validNodes(raw: unknown[], setting: string, problems: Problem[]): Virtu
     const n = item as Record<string, unknown>;
     const name = typeof n.name === 'string' ? n.name : '';
     if (!nodeNamePattern.test(name) || name.length > 253) {
-      problems.push({ setting: `${where}.name`, problem: `must be a lowercase DNS name, got ${JSON.stringify(n.name)}` });
+      problems.push({
+        setting: `${where}.name`,
+        problem: `must be a lowercase DNS name, got ${JSON.stringify(n.name)}`,
+      });
     } else if (seen.has(name)) {
       problems.push({ setting: `${where}.name`, problem: `node ${name} is listed twice` });
     }
@@ -244,12 +261,22 @@ function validNodes(raw: unknown[], setting: string, problems: Problem[]): Virtu
     }
     const os = n.os ?? 'linux';
     if (os !== 'linux' && os !== 'windows') {
-      problems.push({ setting: `${where}.os`, problem: `must be linux or windows, got ${JSON.stringify(os)}` });
+      problems.push({
+        setting: `${where}.os`,
+        problem: `must be linux or windows, got ${JSON.stringify(os)}`,
+      });
     }
     const labels = stringMap(n.labels, `${where}.labels`, problems);
     const taints = parseTaints(n.taints, `${where}.taints`, problems);
     const capacity = stringMap(n.capacity, `${where}.capacity`, problems) as CapacityOverride;
-    nodes.push({ name, provider: provider as ProviderName, os: os as 'linux' | 'windows', labels, taints, capacity });
+    nodes.push({
+      name,
+      provider: provider as ProviderName,
+      os: os as 'linux' | 'windows',
+      labels,
+      taints,
+      capacity,
+    });
   });
   return nodes;
 }
@@ -278,7 +305,10 @@ function parseTaints(value: unknown, setting: string, problems: Problem[]): Tain
   return value.flatMap((t: unknown, i): Taint[] => {
     const taint = t as Partial<Taint> | null;
     if (typeof taint?.key !== 'string' || !effects.includes(taint.effect as string)) {
-      problems.push({ setting: `${setting}[${i}]`, problem: `needs a key and an effect of ${effects.join(', ')}` });
+      problems.push({
+        setting: `${setting}[${i}]`,
+        problem: `needs a key and an effect of ${effects.join(', ')}`,
+      });
       return [];
     }
     return [{ key: taint.key, value: taint.value, effect: taint.effect as Taint['effect'] }];
@@ -301,13 +331,22 @@ function parseKubeconfig(value: string, problems: Problem[]): string {
 function parseTables(text: (s: string) => string | undefined, problems: Problem[]): TableStorageConfig {
   const tablePrefix = text(Setting.tablePrefix) ?? 'funclet';
   if (!tableNamePattern.test(tablePrefix)) {
-    problems.push({ setting: Setting.tablePrefix, problem: 'must be 3-41 letters and digits, starting with a letter' });
+    problems.push({
+      setting: Setting.tablePrefix,
+      problem: 'must be 3-41 letters and digits, starting with a letter',
+    });
   }
   const connectionString = text(Setting.tableConnectionString);
   const accountUrl = text(Setting.tableAccountUrl);
   if (connectionString !== undefined) {
-    if (!/(TableEndpoint|AccountName)=/i.test(connectionString) && !/UseDevelopmentStorage=true/i.test(connectionString)) {
-      problems.push({ setting: Setting.tableConnectionString, problem: 'is not a storage connection string' });
+    if (
+      !/(TableEndpoint|AccountName)=/i.test(connectionString) &&
+      !/UseDevelopmentStorage=true/i.test(connectionString)
+    ) {
+      problems.push({
+        setting: Setting.tableConnectionString,
+        problem: 'is not a storage connection string',
+      });
     }
     return { kind: 'connectionString', connectionString, tablePrefix };
   }

@@ -67,7 +67,8 @@ export function createLogger(context: LogContext = {}, options: LoggerOptions = 
 /** Errors do not survive JSON.stringify; turn them into name/message/cause chains. */
 function serialisable(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) out[key] = value instanceof Error ? errorFields(value) : value;
+  for (const [key, value] of Object.entries(data))
+    out[key] = value instanceof Error ? errorFields(value) : value;
   return out;
 }
 

@@ -17,7 +17,7 @@ import { startMoto, type Moto } from './support/moto.ts';
 import type { TestEnv } from './support/env.ts';
 
 const log = (line: string) => process.stderr.write(`[test/run] ${line}\n`);
-const graceSeconds = Number(process.env.FUNCLET_TEST_NODE_MONITOR_GRACE_SECONDS ?? 8);
+const graceSeconds = Number(process.env.FUNCLET_TEST_NODE_MONITOR_GRACE_SECONDS ?? 20);
 
 let cluster: Cluster | undefined;
 let azurite: Azurite | undefined;
@@ -25,9 +25,9 @@ let moto: Moto | undefined;
 const runDir = mkdtempSync(join(tmpdir(), 'funclet-test-run-'));
 
 async function teardown(keepLogs = false): Promise<void> {
-  const stops = [cluster?.stop(), azurite?.stop(), moto?.stop()];
+  const running = [cluster, azurite, moto].filter((s) => s !== undefined);
   cluster = azurite = moto = undefined;
-  await Promise.allSettled(stops);
+  await Promise.allSettled(running.map((s) => s.stop()));
   if (keepLogs) log(`component logs kept in ${runDir}`);
   else rmSync(runDir, { recursive: true, force: true });
 }
@@ -70,7 +70,12 @@ async function main(): Promise<number> {
   const patterns = files.length > 0 ? files : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
   const child = spawn(
     process.execPath,
-    ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.FUNCLET_TEST_CONCURRENCY ?? 2}`, ...patterns],
+    [
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.FUNCLET_TEST_CONCURRENCY ?? 2}`,
+      ...patterns,
+    ],
     { stdio: 'inherit', env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
   );
   return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));

@@ -17,7 +17,11 @@ function apiMessage(err: ApiException<unknown>): string {
       return body.slice(0, 300);
     }
   }
-  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') {
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { message?: unknown }).message === 'string'
+  ) {
     return (body as { message: string }).message;
   }
   return `HTTP ${err.code}`;
@@ -26,7 +30,9 @@ function apiMessage(err: ApiException<unknown>): string {
 /** Wraps an API server failure as the error class that says how to react, keeping the cause. */
 export function kubeError(err: unknown, attempted: string): Error {
   if (!(err instanceof ApiException)) {
-    return new FuncletError(`${attempted}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    return new FuncletError(`${attempted}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   const message = `${attempted}: ${apiMessage(err)}`;
   switch (err.code) {

@@ -12,7 +12,9 @@ export function kubeConfigFromText(text: string): KubeConfig {
   try {
     kc.loadFromString(text);
   } catch (err) {
-    throw new ConfigError([{ setting: Setting.kubeconfig, problem: `is not a readable kubeconfig (${(err as Error).message})` }]);
+    throw new ConfigError([
+      { setting: Setting.kubeconfig, problem: `is not a readable kubeconfig (${(err as Error).message})` },
+    ]);
   }
   const context = kc.getContextObject(kc.getCurrentContext());
   const cluster = kc.getCurrentCluster();
@@ -27,7 +29,7 @@ export function kubeConfigFromText(text: string): KubeConfig {
       {
         setting: Setting.kubeconfig,
         problem:
-          `user "${user.name}" gets its credentials from an exec plugin (${user.exec.command}), ` +
+          `user "${user.name}" gets its credentials from an exec plugin (${String((user.exec as { command?: unknown }).command)}), ` +
           'which a function cannot run. Use a ServiceAccount token instead: `funclet attach` creates one ' +
           'with exactly the permissions Funclet needs and prints the kubeconfig to store.',
       },
@@ -37,7 +39,7 @@ export function kubeConfigFromText(text: string): KubeConfig {
     throw new ConfigError([
       {
         setting: Setting.kubeconfig,
-        problem: `user "${user.name}" uses the ${String(user.authProvider.name)} auth provider, which needs an interactive login. Use a ServiceAccount token instead (\`funclet attach\`).`,
+        problem: `user "${user.name}" uses the ${String((user.authProvider as { name?: unknown }).name)} auth provider, which needs an interactive login. Use a ServiceAccount token instead (\`funclet attach\`).`,
       },
     ]);
   }

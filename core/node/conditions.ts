@@ -32,10 +32,30 @@ export function nodeConditions(
           reason: 'ProviderUnhealthy',
           message: health.message ?? 'the provider failed its health check',
         },
-    { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'the provider has memory available' },
-    { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'the provider has no disk pressure' },
-    { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'the provider has PIDs available' },
-    { type: 'NetworkUnavailable', status: 'False', reason: 'RouteCreated', message: 'the provider configures networking' },
+    {
+      type: 'MemoryPressure',
+      status: 'False',
+      reason: 'KubeletHasSufficientMemory',
+      message: 'the provider has memory available',
+    },
+    {
+      type: 'DiskPressure',
+      status: 'False',
+      reason: 'KubeletHasNoDiskPressure',
+      message: 'the provider has no disk pressure',
+    },
+    {
+      type: 'PIDPressure',
+      status: 'False',
+      reason: 'KubeletHasSufficientPID',
+      message: 'the provider has PIDs available',
+    },
+    {
+      type: 'NetworkUnavailable',
+      status: 'False',
+      reason: 'RouteCreated',
+      message: 'the provider configures networking',
+    },
   ];
   return wanted.map((condition) => {
     const previous = current?.find((c) => c.type === condition.type);

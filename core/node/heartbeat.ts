@@ -41,7 +41,12 @@ export async function renewLease(deps: NodeDeps, node: VirtualNodeConfig): Promi
     await postStatus(deps, node, object);
     statusPosted = true;
   }
-  await deps.records.merge({ node: node.name, nodeUid: uid, provider: node.provider, lastLeaseRenewAtMs: deps.now() });
+  await deps.records.merge({
+    node: node.name,
+    nodeUid: uid,
+    provider: node.provider,
+    lastLeaseRenewAtMs: deps.now(),
+  });
   return { lease, nodeCreated: created, statusPosted };
 }
 
@@ -81,7 +86,10 @@ async function providerView(deps: NodeDeps, node: VirtualNodeConfig, current?: V
   return { health, capacity };
 }
 
-async function ensureNode(deps: NodeDeps, node: VirtualNodeConfig): Promise<{ object: V1Node; created: boolean }> {
+async function ensureNode(
+  deps: NodeDeps,
+  node: VirtualNodeConfig,
+): Promise<{ object: V1Node; created: boolean }> {
   try {
     return { object: await deps.kube.core.readNode({ name: node.name }), created: false };
   } catch (err) {
@@ -92,7 +100,12 @@ async function ensureNode(deps: NodeDeps, node: VirtualNodeConfig): Promise<{ ob
   try {
     const object = await deps.kube.core.createNode({ body: virtualNode(node, capacity, health, deps.now()) });
     deps.logger.info('node registered', { uid: object.metadata?.uid });
-    await deps.records.merge({ node: node.name, nodeUid: object.metadata?.uid, provider: node.provider, registeredAtMs: deps.now() });
+    await deps.records.merge({
+      node: node.name,
+      nodeUid: object.metadata?.uid,
+      provider: node.provider,
+      registeredAtMs: deps.now(),
+    });
     return { object, created: true };
   } catch (err) {
     // Registered by a concurrent invocation between our read and create: use theirs.
@@ -125,7 +138,11 @@ async function postStatus(deps: NodeDeps, node: VirtualNodeConfig, current: V1No
  * Adds labels and taints the configuration asks for and the Node lacks. Taints others added
  * (the node lifecycle controller's unreachable taints, an operator's cordon) are kept.
  */
-async function ensureLabelsAndTaints(deps: NodeDeps, node: VirtualNodeConfig, current: V1Node): Promise<void> {
+async function ensureLabelsAndTaints(
+  deps: NodeDeps,
+  node: VirtualNodeConfig,
+  current: V1Node,
+): Promise<void> {
   const labels = nodeLabels(node);
   const have = current.metadata?.labels ?? {};
   const missingLabels = Object.fromEntries(Object.entries(labels).filter(([k, v]) => have[k] !== v));

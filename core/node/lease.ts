@@ -44,7 +44,10 @@ export async function renewNodeLease(
         const classified = kubeError(err, `read Lease ${nodeLeaseNamespace}/${nodeName}`);
         if (!(classified instanceof NotFoundError)) throw classified;
         try {
-          await api.createNamespacedLease({ namespace: nodeLeaseNamespace, body: nodeLease(nodeName, nodeUid, now()) });
+          await api.createNamespacedLease({
+            namespace: nodeLeaseNamespace,
+            body: nodeLease(nodeName, nodeUid, now()),
+          });
           return 'created';
         } catch (createErr) {
           throw kubeError(createErr, `create Lease ${nodeLeaseNamespace}/${nodeName}`);

@@ -85,7 +85,12 @@ export interface VolumeFile {
 
 export type ResolvedVolume =
   | { name: string; kind: 'emptyDir'; sizeLimitBytes?: number; medium?: 'Memory' | '' }
-  | { name: string; kind: 'files'; source: 'configMap' | 'secret' | 'projected' | 'downwardAPI'; files: VolumeFile[] }
+  | {
+      name: string;
+      kind: 'files';
+      source: 'configMap' | 'secret' | 'projected' | 'downwardAPI';
+      files: VolumeFile[];
+    }
   | {
       name: string;
       kind: 'azureFile';

@@ -38,7 +38,8 @@ export class NodeRecords {
 
   async merge(record: NodeRecord): Promise<void> {
     const { node, ...fields } = record;
-    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    // Only the fields this writer sets; JSON drops undefined, the Table service would not.
+    const defined = JSON.parse(JSON.stringify(fields)) as Record<string, unknown>;
     await this.table.upsertEntity({ partitionKey, rowKey: node, ...defined }, 'Merge');
   }
 }

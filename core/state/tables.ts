@@ -41,8 +41,12 @@ export class Tables {
 
   private async client(table: string): Promise<TableClient> {
     if (this.config.kind === 'connectionString') {
-      const insecure = /TableEndpoint=http:\/\//i.test(this.config.connectionString) || /UseDevelopmentStorage=true/i.test(this.config.connectionString);
-      return TableClient.fromConnectionString(this.config.connectionString, table, { allowInsecureConnection: insecure });
+      const insecure =
+        /TableEndpoint=http:\/\//i.test(this.config.connectionString) ||
+        /UseDevelopmentStorage=true/i.test(this.config.connectionString);
+      return TableClient.fromConnectionString(this.config.connectionString, table, {
+        allowInsecureConnection: insecure,
+      });
     }
     const { DefaultAzureCredential } = await import('@azure/identity');
     return new TableClient(this.config.accountUrl, table, new DefaultAzureCredential());

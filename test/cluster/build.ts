@@ -11,7 +11,9 @@ const moduleDir = fileURLToPath(new URL('./controlplane/', import.meta.url));
 
 /** Where built control-plane binaries are kept between runs, one per source hash. */
 function cacheDir(): string {
-  return process.env.FUNCLET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'funclet');
+  return (
+    process.env.FUNCLET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'funclet')
+  );
 }
 
 /** Hash of everything that decides the binary: go.mod, go.sum and the Go sources. */

@@ -90,7 +90,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       { logFile: join(dir, 'etcd.log') },
     );
     servers.push(etcd);
-    await waitFor('etcd', async () => readFileSync(etcd.logFile, 'utf8').includes('etcd: ready'), {
+    await waitFor('etcd', () => Promise.resolve(readFileSync(etcd.logFile, 'utf8').includes('etcd: ready')), {
       timeoutMs: 60_000,
       server: etcd,
     });
@@ -119,11 +119,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       { logFile: join(dir, 'kube-apiserver.log') },
     );
     servers.push(apiserver);
-    await waitFor('kube-apiserver /readyz', async () => (await get(`${server}/readyz`, tokens.admin)) === 200, {
-      timeoutMs: 120_000,
-      intervalMs: 250,
-      server: apiserver,
-    });
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => (await get(`${server}/readyz`, tokens.admin)) === 200,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        server: apiserver,
+      },
+    );
 
     // The API server generated its serving certificate (followed by its CA) in --cert-dir.
     const caPem = lastPemCertificate(readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8'));
@@ -139,7 +143,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       mode: 0o600,
     });
     const schedulerKubeconfig = join(dir, 'scheduler.kubeconfig');
-    writeFileSync(schedulerKubeconfig, kubeconfigFor('system:kube-scheduler', tokens.scheduler), { mode: 0o600 });
+    writeFileSync(schedulerKubeconfig, kubeconfigFor('system:kube-scheduler', tokens.scheduler), {
+      mode: 0o600,
+    });
 
     const grace = options.nodeMonitorGracePeriodSeconds ?? 40;
     servers.push(
@@ -184,7 +190,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // default namespace its ServiceAccount; pods cannot be admitted before that.
     await waitFor(
       'the default ServiceAccount',
-      async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tokens.admin)) === 200,
+      async () =>
+        (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tokens.admin)) === 200,
       { timeoutMs: 60_000, intervalMs: 250, server: servers[2] },
     );
 
@@ -243,10 +250,14 @@ function lastPemCertificate(bundle: string): string {
 /** GET with a bearer token, not verifying TLS (used only before the CA is known); returns the status. */
 function get(url: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
+    const req = request(
+      url,
+      { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
     req.end();

@@ -24,7 +24,15 @@ export async function startAzurite(): Promise<Azurite> {
   const server = startServer(
     'azurite-table',
     azuriteTable,
-    ['--inMemoryPersistence', '--disableTelemetry', '--silent', '--tableHost', '127.0.0.1', '--tablePort', String(port)],
+    [
+      '--inMemoryPersistence',
+      '--disableTelemetry',
+      '--silent',
+      '--tableHost',
+      '127.0.0.1',
+      '--tablePort',
+      String(port),
+    ],
     { logFile: join(dir, 'azurite.log'), cwd: dir },
   );
   await waitFor('azurite-table', () => canConnect(port), { timeoutMs: 30_000, server });

@@ -1,27 +1,42 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiException, KubernetesObjectApi, loadAllYaml, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 export const k8sManifestDir = fileURLToPath(new URL('../../infra/k8s/', import.meta.url));
 
 /** Every object in the YAML files of `dir` (kustomization.yaml excluded), in file order. */
 export function readManifests(dir = k8sManifestDir, files?: readonly string[]): KubernetesObject[] {
-  const names = files ?? readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+  const names =
+    files ??
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .sort();
   return names.flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as KubernetesObject[]);
 }
 
 /** Creates each object, replacing it when it already exists. Namespaces go first. */
 export async function applyManifests(kc: KubeConfig, objects: readonly KubernetesObject[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
-  const ordered = [...objects].sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'));
+  const ordered = [...objects].sort(
+    (a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'),
+  );
   for (const object of ordered) {
     try {
       await api.create(object);
     } catch (err) {
       if (!(err instanceof ApiException) || err.code !== 409) throw err;
       const current = await api.read(object as Parameters<typeof api.read>[0]);
-      await api.replace({ ...object, metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion } });
+      await api.replace({
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion },
+      });
     }
   }
 }

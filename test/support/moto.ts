@@ -16,14 +16,18 @@ export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'funclet-moto-'));
   const endpoint = `http://127.0.0.1:${port}`;
-  const server = startServer('moto_server', process.env.FUNCLET_MOTO_SERVER ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    logFile: join(dir, 'moto.log'),
-  });
-  await waitFor(
+  const server = startServer(
     'moto_server',
-    async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
-    { timeoutMs: 60_000, server },
+    process.env.FUNCLET_MOTO_SERVER ?? 'moto_server',
+    ['-H', '127.0.0.1', '-p', String(port)],
+    {
+      logFile: join(dir, 'moto.log'),
+    },
   );
+  await waitFor('moto_server', async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, {
+    timeoutMs: 60_000,
+    server,
+  });
   return {
     endpoint,
     async reset() {

@@ -86,7 +86,9 @@ export async function waitFor(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (options.server?.exited()) {
-      throw new Error(`${options.server.name} exited while waiting for ${what}; see ${options.server.logFile}`);
+      throw new Error(
+        `${options.server.name} exited while waiting for ${what}; see ${options.server.logFile}`,
+      );
     }
     try {
       if (await check()) return;

@@ -58,7 +58,13 @@ describe('settings', () => {
   });
 
   it('requires the settings of the providers the nodes use, and only those', () => {
-    const env = { ...base, [Setting.nodes]: JSON.stringify([{ name: 'a', provider: 'aci' }, { name: 'e', provider: 'ecs' }]) };
+    const env = {
+      ...base,
+      [Setting.nodes]: JSON.stringify([
+        { name: 'a', provider: 'aci' },
+        { name: 'e', provider: 'ecs' },
+      ]),
+    };
     assert.deepEqual(problemsOf(env), [
       Setting.aciSubscriptionId,
       Setting.aciResourceGroup,
@@ -70,6 +76,9 @@ describe('settings', () => {
   });
 
   it('says which setting is wrong in the error message', () => {
-    assert.throws(() => loadConfig({ ...base, [Setting.webhookSecret]: 'short' }), /FUNCLET_WEBHOOK_SECRET: |invalid setting FUNCLET_WEBHOOK_SECRET/);
+    assert.throws(
+      () => loadConfig({ ...base, [Setting.webhookSecret]: 'short' }),
+      /FUNCLET_WEBHOOK_SECRET: |invalid setting FUNCLET_WEBHOOK_SECRET/,
+    );
   });
 });

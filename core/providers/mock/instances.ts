@@ -44,7 +44,11 @@ export function newInstance(pod: ResolvedPod, nowMs: number): MockInstance {
     attempt: pod.attempt,
     createdAtMs: nowMs,
     containers: JSON.stringify(pod.containers.map((c) => ({ name: c.name, image: c.image }))),
-    env: JSON.stringify(Object.fromEntries(pod.containers.map((c) => [c.name, Object.fromEntries(c.env.map((e) => [e.name, e.value]))]))),
+    env: JSON.stringify(
+      Object.fromEntries(
+        pod.containers.map((c) => [c.name, Object.fromEntries(c.env.map((e) => [e.name, e.value]))]),
+      ),
+    ),
     ...(exit !== undefined && Number.isInteger(Number(exit)) ? { exitCode: Number(exit) } : {}),
     ...(after !== undefined && Number.isFinite(Number(after)) ? { exitAfterMs: Number(after) * 1000 } : {}),
   };
@@ -64,12 +68,20 @@ export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs:
   const containers = JSON.parse(instance.containers) as { name: string; image: string }[];
   const startedAtMs = instance.createdAtMs + startDelayMs;
   const ref = { provider: 'mock' as const, id: instance.id, podUid: instance.podUid };
-  const base = { ref, namespace: instance.namespace, name: instance.name, node: instance.node, initContainers: [] };
+  const base = {
+    ref,
+    namespace: instance.namespace,
+    name: instance.name,
+    node: instance.node,
+    initContainers: [],
+  };
   if (nowMs < startedAtMs) {
     return {
       ...base,
       phase: 'Pending',
-      containers: containers.map((c) => view(c, { waiting: { reason: 'ContainerCreating' } }, false, instance)),
+      containers: containers.map((c) =>
+        view(c, { waiting: { reason: 'ContainerCreating' } }, false, instance),
+      ),
     };
   }
   const finishedAtMs =
@@ -103,5 +115,12 @@ function view(
   ready: boolean,
   instance: MockInstance,
 ): ContainerView {
-  return { name: c.name, image: c.image, state, ready, restartCount: 0, containerId: `mock://${instance.id}/${c.name}` };
+  return {
+    name: c.name,
+    image: c.image,
+    state,
+    ready,
+    restartCount: 0,
+    containerId: `mock://${instance.id}/${c.name}`,
+  };
 }

@@ -38,7 +38,11 @@ export class MockProvider implements Provider {
     if (refusal !== undefined) throw new InvalidInputError(refusal);
     const instance = newInstance(pod, this.options.now());
     try {
-      await this.options.table.createEntity({ partitionKey: instance.node, rowKey: instance.id, ...instance });
+      await this.options.table.createEntity({
+        partitionKey: instance.node,
+        rowKey: instance.id,
+        ...instance,
+      });
     } catch (err) {
       // Created before (a retry, a concurrent reconcile): the existing instance is the answer.
       if (!isTableStatus(err, 409)) throw err;
@@ -80,8 +84,13 @@ export class MockProvider implements Provider {
 
   async health(): Promise<ProviderHealth> {
     try {
-      const row = await this.options.table.getEntity<{ ok: boolean; message?: string }>(healthKey.partitionKey, healthKey.rowKey);
-      return row.ok ? { ok: true } : { ok: false, message: row.message ?? 'the mock provider is switched off' };
+      const row = await this.options.table.getEntity<{ ok: boolean; message?: string }>(
+        healthKey.partitionKey,
+        healthKey.rowKey,
+      );
+      return row.ok
+        ? { ok: true }
+        : { ok: false, message: row.message ?? 'the mock provider is switched off' };
     } catch (err) {
       if (isTableStatus(err, 404)) return { ok: true };
       throw err;

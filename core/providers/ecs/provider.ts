@@ -1,0 +1,280 @@
+/**
+ * The ECS on Fargate provider: one task per pod instance (pod UID + attempt), found again through
+ * its node's `startedBy` and its tags, never through memory kept between invocations.
+ */
+import {
+  DescribeClustersCommand,
+  ECSClient,
+  RunTaskCommand,
+  StopTaskCommand,
+  type ECSClientConfig,
+  type Task,
+} from '@aws-sdk/client-ecs';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { EcsConfig } from '../../config.ts';
+import {
+  ConfigError,
+  errorMessage,
+  FuncletError,
+  InvalidInputError,
+  NotFoundError,
+  ThrottledError,
+} from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import { Setting } from '../../config.ts';
+import type { LogsProvider, Provider } from '../provider.ts';
+import type {
+  LogOptions,
+  NodeCapacity,
+  ProviderHealth,
+  ProviderPodView,
+  ProviderRef,
+  ResolvedPod,
+} from '../types.ts';
+import { readLogStream, logStreamName } from './logs.ts';
+import { ecsContainerName, podContainerName, startedByFor, tagMap, TagKey, taskIdFromArn } from './naming.ts';
+import { awsCaller, defaultRetryPolicy, type AwsCall, type RetryPolicy } from './retry.ts';
+import { launchFor, runTaskInputFor } from './run-task.ts';
+import {
+  ensureTaskDefinition,
+  releaseTaskDefinition,
+  taskDefinitionStatus,
+} from './task-definition-registry.ts';
+import { taskDefinitionFor, type TaskDefinitionSettings } from './task-definition.ts';
+import { podViewFromTask } from './task-status.ts';
+import { describeTasks, listTaskArns } from './tasks.ts';
+
+/** Static credentials or a provider of them; absent, the AWS SDK's standard chain applies. */
+export type AwsCredentials = NonNullable<ECSClientConfig['credentials']>;
+
+export interface EcsProviderDeps {
+  /** Funclet's cluster name: the funclet-cluster tag that keeps two clusters sharing an account apart. */
+  clusterName: string;
+  logger: Logger;
+  credentials?: AwsCredentials;
+  /** Throttling retries; tests inject `sleep`. */
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Fargate has no node-sized limit; these are what the virtual node advertises unless the node's capacity settings override them. */
+export const defaultEcsCapacity: NodeCapacity = {
+  cpu: '10000',
+  memory: '40Ti',
+  pods: '5000',
+  ephemeralStorage: '40Ti',
+};
+
+export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Provider & LogsProvider {
+  checkConfig(config, deps);
+  const clientConfig = {
+    region: config.region,
+    endpoint: config.endpoint,
+    credentials: deps.credentials,
+    // Throttling is retried by callWithRetry alone, inside its budget.
+    maxAttempts: 1,
+  };
+  const ecs = new ECSClient(clientConfig);
+  const call: AwsCall = awsCaller({ ...defaultRetryPolicy, ...deps.retry });
+  const log = deps.logger.child({ provider: 'ecs' });
+  const cluster = config.cluster;
+  const definitionSettings: TaskDefinitionSettings = {
+    region: config.region,
+    executionRoleArn: config.executionRoleArn,
+    taskRoleArn: config.taskRoleArn,
+    allowedTaskRoleArns: config.allowedTaskRoleArns,
+    logGroup: config.logGroup,
+  };
+  let logsClient: Promise<CloudWatchLogsClient> | undefined;
+  const logs = (): Promise<CloudWatchLogsClient> =>
+    (logsClient ??= import('@aws-sdk/client-cloudwatch-logs').then(
+      (m) => new m.CloudWatchLogsClient(clientConfig),
+    ));
+
+  const describeOne = async (taskArn: string, doing: string): Promise<Task | undefined> =>
+    (await describeTasks(ecs, call, cluster, [taskArn], doing))[0];
+
+  /** The task already started for this pod UID and attempt, preferring one that is not stopped. */
+  const existingTask = async (pod: ResolvedPod, forPod: string): Promise<Task | undefined> => {
+    const arns = await listTaskArns(ecs, call, cluster, startedByFor(deps.clusterName, pod.node));
+    const tasks = await describeTasks(
+      ecs,
+      call,
+      cluster,
+      arns,
+      `describing the ECS tasks of node ${pod.node} for pod ${forPod}`,
+    );
+    const mine = tasks
+      .filter((t) => {
+        const tags = tagMap(t.tags);
+        return (
+          tags[TagKey.podUid] === pod.uid &&
+          tags[TagKey.attempt] === String(pod.attempt) &&
+          tags[TagKey.cluster] === deps.clusterName
+        );
+      })
+      .sort(
+        (a, b) =>
+          Number(a.lastStatus === 'STOPPED') - Number(b.lastStatus === 'STOPPED') ||
+          (a.taskArn ?? '').localeCompare(b.taskArn ?? ''),
+      );
+    return mine[0];
+  };
+
+  const runTask = async (pod: ResolvedPod, taskDefinitionArn: string, forPod: string): Promise<string> => {
+    const input = runTaskInputFor(pod, taskDefinitionArn, {
+      cluster,
+      clusterName: deps.clusterName,
+      subnets: config.subnets,
+      securityGroups: config.securityGroups,
+      assignPublicIp: config.assignPublicIp,
+    });
+    const out = await call(`running the ECS task for pod ${forPod}`, () =>
+      ecs.send(new RunTaskCommand(input)),
+    );
+    const arn = out.tasks?.[0]?.taskArn;
+    if (arn !== undefined) return arn;
+    const failure = out.failures?.[0];
+    throw new FuncletError(
+      `running the ECS task for pod ${forPod}: ECS started no task (${failure?.reason ?? 'no reason given'}${failure?.detail ? `: ${failure.detail}` : ''})`,
+    );
+  };
+
+  return {
+    name: 'ecs',
+
+    async createPod(pod) {
+      const forPod = `${pod.namespace}/${pod.name}`;
+      const podLog = log.child({
+        podNamespace: pod.namespace,
+        podName: pod.name,
+        podUid: pod.uid,
+        node: pod.node,
+      });
+      const existing = await existingTask(pod, forPod);
+      if (existing?.taskArn !== undefined) {
+        podLog.debug('ECS task already exists', { taskArn: existing.taskArn, attempt: pod.attempt });
+        return { provider: 'ecs', id: existing.taskArn, podUid: pod.uid };
+      }
+      // Decide everything that can be refused before touching AWS.
+      const definition = taskDefinitionFor(pod, definitionSettings);
+      launchFor(pod); // throws on a bad capacity-provider annotation
+
+      let taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
+      let taskArn: string;
+      try {
+        taskArn = await runTask(pod, taskDefinitionArn, forPod);
+      } catch (err) {
+        // A deletePod elsewhere may have deregistered the revision between lookup and RunTask.
+        const status =
+          err instanceof InvalidInputError
+            ? await taskDefinitionStatus(ecs, call, taskDefinitionArn, forPod)
+            : undefined;
+        if (status?.status !== 'INACTIVE') throw err;
+        taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
+        taskArn = await runTask(pod, taskDefinitionArn, forPod);
+      }
+      podLog.info('started ECS task', { taskArn, taskDefinition: taskDefinitionArn, attempt: pod.attempt });
+      return { provider: 'ecs', id: taskArn, podUid: pod.uid };
+    },
+
+    async deletePod(ref) {
+      const task = await describeOne(ref.id, `describing ECS task ${ref.id} to delete it`);
+      if (task === undefined) return;
+      const tags = tagMap(task.tags);
+      const forPod = `${tags[TagKey.namespace] ?? '?'}/${tags[TagKey.pod] ?? '?'}`;
+      if (task.lastStatus !== 'STOPPED' && task.desiredStatus !== 'STOPPED') {
+        await call(`stopping ECS task ${ref.id} for pod ${forPod}`, () =>
+          ecs.send(
+            new StopTaskCommand({
+              cluster,
+              task: ref.id,
+              reason: `Deleted by Funclet: pod ${forPod} deleted`.slice(0, 255),
+            }),
+          ),
+        );
+        log.info('stopped ECS task', { taskArn: ref.id, podUid: ref.podUid });
+      }
+      if (task.taskDefinitionArn !== undefined) {
+        await releaseTaskDefinition(ecs, call, cluster, task.taskDefinitionArn, log);
+      }
+    },
+
+    async getPod(ref) {
+      const task = await describeOne(ref.id, `describing ECS task ${ref.id}`);
+      return task === undefined ? undefined : podViewFromTask(task);
+    },
+
+    async listPods(node): Promise<ProviderPodView[]> {
+      const arns = await listTaskArns(ecs, call, cluster, startedByFor(deps.clusterName, node));
+      const tasks = await describeTasks(ecs, call, cluster, arns, `describing the ECS tasks of node ${node}`);
+      return tasks
+        .filter((t) => {
+          const tags = tagMap(t.tags);
+          return tags[TagKey.node] === node && tags[TagKey.cluster] === deps.clusterName;
+        })
+        .map(podViewFromTask);
+    },
+
+    capacity(): Promise<NodeCapacity> {
+      return Promise.resolve({ ...defaultEcsCapacity });
+    },
+
+    async health(): Promise<ProviderHealth> {
+      try {
+        const out = await call(`describing ECS cluster ${cluster}`, () =>
+          ecs.send(new DescribeClustersCommand({ clusters: [cluster] })),
+        );
+        const status = out.clusters?.[0]?.status;
+        if (status === 'ACTIVE') return { ok: true };
+        return {
+          ok: false,
+          message:
+            status === undefined
+              ? `ECS cluster ${cluster} does not exist`
+              : `ECS cluster ${cluster} is ${status}`,
+        };
+      } catch (err) {
+        // Being throttled says nothing about ECS's health: marking the node NotReady for it would
+        // get its pods evicted. The caller keeps the last known condition and asks again later.
+        if (err instanceof ThrottledError) throw err;
+        return { ok: false, message: `cannot reach ECS: ${errorMessage(err)}` };
+      }
+    },
+
+    async logs(ref: ProviderRef, container: string, options: LogOptions): Promise<string> {
+      if (config.logGroup === undefined) {
+        throw new NotFoundError(`no logs are kept for ECS tasks: ${Setting.ecsLogGroup} is not set`);
+      }
+      const task = await describeOne(ref.id, `describing ECS task ${ref.id} for its logs`);
+      if (task === undefined) throw new NotFoundError(`ECS task ${ref.id} no longer exists`);
+      const namespace = tagMap(task.tags)[TagKey.namespace] ?? '';
+      // ECS names init containers init_<name>; DescribeTasks lists every container of a real task.
+      const ecsName =
+        (task.containers ?? [])
+          .map((c) => c.name ?? '')
+          .find((n) => podContainerName(n).name === container) ?? ecsContainerName(container, 'app');
+      return readLogStream(
+        await logs(),
+        call,
+        { group: config.logGroup, stream: logStreamName(namespace, ecsName, taskIdFromArn(ref.id)) },
+        options,
+      );
+    },
+  };
+}
+
+function checkConfig(config: EcsConfig, deps: EcsProviderDeps): void {
+  const problems: { setting: string; problem: string }[] = [];
+  if (config.cluster === '') problems.push({ setting: Setting.ecsCluster, problem: 'is required' });
+  if (config.region === '') problems.push({ setting: Setting.ecsRegion, problem: 'is required' });
+  if (config.subnets.length === 0)
+    problems.push({ setting: Setting.ecsSubnets, problem: 'needs at least one subnet id' });
+  if (config.logGroup !== undefined && config.executionRoleArn === undefined) {
+    problems.push({
+      setting: Setting.ecsExecutionRoleArn,
+      problem: `is required when ${Setting.ecsLogGroup} is set: Fargate writes awslogs with the task execution role`,
+    });
+  }
+  if (deps.clusterName === '') problems.push({ setting: Setting.clusterName, problem: 'is required' });
+  if (problems.length > 0) throw new ConfigError(problems);
+}

@@ -1,0 +1,215 @@
+/**
+ * A pod as an ECS task definition for Fargate. Pure: the whole mapping, every refusal and the
+ * family name are decided here without AWS.
+ *
+ * The family is derived from a hash of the definition's content, so pods with identical specs
+ * share one family (and, in practice, one revision): the registry looks the family up before it
+ * registers anything.
+ */
+import type {
+  ContainerDefinition,
+  RegisterTaskDefinitionCommandInput,
+  RuntimePlatform,
+  Volume,
+} from '@aws-sdk/client-ecs';
+import { InvalidInputError } from '../../errors.ts';
+import type { ResolvedPod, ResolvedVolume } from '../types.ts';
+import { containerDefinitionFor, containerNeed } from './container-definition.ts';
+import { fargateSizeFor, type FargateSize } from './fargate-size.ts';
+import { ecsContainerName, familyPrefix, sha256Hex } from './naming.ts';
+
+export const EcsAnnotation = {
+  /** Picks the task role, from the allowed list only. */
+  taskRole: 'funclet.io/ecs-task-role',
+  /** FARGATE (default) or FARGATE_SPOT. */
+  capacityProvider: 'funclet.io/ecs-capacity-provider',
+} as const;
+
+export interface TaskDefinitionSettings {
+  region: string;
+  executionRoleArn?: string;
+  taskRoleArn?: string;
+  allowedTaskRoleArns: readonly string[];
+  logGroup?: string;
+}
+
+/** A task definition holds at most 10 containers. */
+const maxContainers = 10;
+/** Fargate's default task storage; a larger ephemeralStorage may be asked for up to 200 GiB. */
+const defaultStorageGiB = 20;
+const maxStorageGiB = 200;
+const gib = 1024 * 1024 * 1024;
+
+export type TaskDefinitionInput = RegisterTaskDefinitionCommandInput & { family: string };
+
+export function taskDefinitionFor(pod: ResolvedPod, settings: TaskDefinitionSettings): TaskDefinitionInput {
+  if (pod.containers.length === 0) throw new InvalidInputError('the pod has no containers');
+  const total = pod.containers.length + pod.initContainers.length;
+  if (total > maxContainers) {
+    throw new InvalidInputError(
+      `the pod has ${total} containers (init containers included); an ECS task holds at most ${maxContainers}`,
+    );
+  }
+
+  const volumes = taskVolumes(pod);
+  const volumeNames = new Set(volumes.map((v) => v.name ?? ''));
+  const logs =
+    settings.logGroup === undefined ? undefined : { group: settings.logGroup, region: settings.region };
+  const initNames = pod.initContainers.map((c) => ecsContainerName(c.name, 'init'));
+  // Init containers run one after another (each waits for the previous to exit 0), app containers after all of them.
+  const containerDefinitions: ContainerDefinition[] = [
+    ...pod.containers.map((c) =>
+      containerDefinitionFor(c, 'app', {
+        namespace: pod.namespace,
+        logs,
+        volumes: volumeNames,
+        after: initNames,
+      }),
+    ),
+    ...pod.initContainers.map((c, i) =>
+      containerDefinitionFor(c, 'init', {
+        namespace: pod.namespace,
+        logs,
+        volumes: volumeNames,
+        after: initNames.slice(Math.max(0, i - 1), i),
+      }),
+    ),
+  ];
+
+  const size = fargateSizeFor(podNeed(pod, containerDefinitions), pod.os);
+  const storageGiB = ephemeralStorageGiB(pod.volumes);
+  const content: Omit<RegisterTaskDefinitionCommandInput, 'family'> = {
+    requiresCompatibilities: ['FARGATE'],
+    networkMode: 'awsvpc',
+    cpu: String(size.cpu),
+    memory: String(size.memoryMiB),
+    runtimePlatform: runtimePlatformFor(pod),
+    taskRoleArn: taskRoleFor(pod, settings),
+    executionRoleArn: settings.executionRoleArn,
+    containerDefinitions,
+    volumes: volumes.length > 0 ? volumes : undefined,
+    ephemeralStorage: storageGiB === undefined ? undefined : { sizeInGiB: storageGiB },
+  };
+  return { family: familyFor(content), ...content };
+}
+
+/** `funclet-` plus 32 hex digits (128 bits) of SHA-256 over the canonical JSON of the definition. */
+export function familyFor(content: object): string {
+  return `${familyPrefix}${sha256Hex(canonicalJson(content)).slice(0, 32)}`;
+}
+
+/**
+ * What the task must hold: Kubernetes' effective pod resources (app containers together, or the
+ * largest init container, whichever is more), and never less than the sum of what the container
+ * definitions reserve, which ECS checks against the task size.
+ */
+function podNeed(pod: ResolvedPod, defs: readonly ContainerDefinition[]): FargateSize {
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const app = pod.containers.map(containerNeed);
+  const init = pod.initContainers.map(containerNeed);
+  return {
+    cpu: Math.max(sum(app.map((n) => n.cpu)), ...init.map((n) => n.cpu), sum(defs.map((d) => d.cpu ?? 0))),
+    memoryMiB: Math.max(
+      sum(app.map((n) => n.memoryMiB)),
+      ...init.map((n) => n.memoryMiB),
+      sum(defs.map((d) => d.memoryReservation ?? 0)),
+      ...defs.map((d) => d.memory ?? 0),
+    ),
+  };
+}
+
+/**
+ * Only emptyDir has a Fargate counterpart (task storage shared by the task's containers).
+ * ConfigMap, Secret, projected and downwardAPI files and Azure Files would need EFS, which Funclet
+ * does not set up: a mounted volume of those kinds is refused with a sentence naming it. Volumes
+ * no container mounts change nothing and are left out.
+ */
+function taskVolumes(pod: ResolvedPod): Volume[] {
+  const mounted = new Set(
+    [...pod.containers, ...pod.initContainers].flatMap((c) => c.volumeMounts.map((m) => m.name)),
+  );
+  const out: Volume[] = [];
+  for (const v of pod.volumes) {
+    if (!mounted.has(v.name)) continue;
+    out.push(taskVolume(v));
+  }
+  return out;
+}
+
+function taskVolume(v: ResolvedVolume): Volume {
+  switch (v.kind) {
+    case 'emptyDir':
+      if (v.medium === 'Memory') {
+        throw new InvalidInputError(
+          `volume ${v.name} is a memory-backed emptyDir; Fargate cannot mount tmpfs volumes`,
+        );
+      }
+      return { name: v.name };
+    case 'files':
+      throw new InvalidInputError(
+        `volume ${v.name} is a ${v.source} volume; ECS on Fargate cannot mount ${v.source} files without EFS, which Funclet does not set up`,
+      );
+    case 'azureFile':
+      throw new InvalidInputError(
+        `volume ${v.name} is an Azure Files share, which ECS on Fargate cannot mount`,
+      );
+    case 'unsupported':
+      throw new InvalidInputError(`volume ${v.name} is of type ${v.type}, which ECS on Fargate cannot mount`);
+  }
+}
+
+/**
+ * Kubernetes has no pod-level ephemeral-storage field that reaches the provider, so the task gets
+ * Fargate's default 20 GiB plus whatever the emptyDir volumes' sizeLimits add up to.
+ */
+function ephemeralStorageGiB(volumes: readonly ResolvedVolume[]): number | undefined {
+  const bytes = volumes.reduce((sum, v) => sum + (v.kind === 'emptyDir' ? (v.sizeLimitBytes ?? 0) : 0), 0);
+  if (bytes === 0) return undefined;
+  const size = defaultStorageGiB + Math.ceil(bytes / gib);
+  if (size > maxStorageGiB) {
+    throw new InvalidInputError(
+      `the pod's emptyDir volumes ask for ${Math.ceil(bytes / gib)} GiB; a Fargate task has at most ${maxStorageGiB - defaultStorageGiB} GiB beyond its default storage`,
+    );
+  }
+  return size;
+}
+
+const archToCpu: Record<string, 'X86_64' | 'ARM64'> = { amd64: 'X86_64', arm64: 'ARM64' };
+
+function runtimePlatformFor(pod: ResolvedPod): RuntimePlatform {
+  const arch = pod.nodeSelector['kubernetes.io/arch'] ?? 'amd64';
+  const cpuArchitecture = archToCpu[arch];
+  if (cpuArchitecture === undefined) {
+    throw new InvalidInputError(
+      `the pod selects kubernetes.io/arch=${arch}; Fargate runs amd64 and arm64 only`,
+    );
+  }
+  if (pod.os === 'windows') {
+    if (cpuArchitecture !== 'X86_64')
+      throw new InvalidInputError('Windows tasks on Fargate run on amd64 only');
+    return { operatingSystemFamily: 'WINDOWS_SERVER_2022_CORE', cpuArchitecture };
+  }
+  return { operatingSystemFamily: 'LINUX', cpuArchitecture };
+}
+
+/** The configured task role, or one the pod picks by annotation from the allowed list; nothing else. */
+function taskRoleFor(pod: ResolvedPod, settings: TaskDefinitionSettings): string | undefined {
+  const wanted = pod.annotations[EcsAnnotation.taskRole];
+  if (wanted === undefined || wanted === '') return settings.taskRoleArn;
+  if (!settings.allowedTaskRoleArns.includes(wanted)) {
+    throw new InvalidInputError(
+      `annotation ${EcsAnnotation.taskRole} names role ${wanted}, which is not among the task roles this node allows`,
+    );
+  }
+  return wanted;
+}
+
+/** JSON with object keys sorted and undefined members dropped, so equal content hashes equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}

@@ -1,0 +1,40 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Tables } from '../state/tables.ts';
+import type { Provider } from './provider.ts';
+import type { ProviderName } from './types.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  tables: Tables;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Builds the named provider. Each provider's module (and its cloud SDK) is imported only
+ * when a node uses it, so an ECS-only app never loads the Azure SDK and the other way round.
+ */
+export async function createProvider(name: ProviderName, deps: ProviderDeps): Promise<Provider> {
+  const logger = deps.logger.child({ provider: name });
+  switch (name) {
+    case 'mock': {
+      const { MockProvider } = await import('./mock/provider.ts');
+      return new MockProvider({
+        table: await deps.tables.table('mockInstances'),
+        startDelayMs: deps.config.mock.startDelayMs,
+        now: deps.now,
+      });
+    }
+    case 'aci': {
+      const { createAciProvider } = await import('./aci/provider.ts');
+      if (!deps.config.aci) throw new Error('aci provider requested without ACI settings');
+      return createAciProvider(deps.config.aci, { clusterName: deps.config.clusterName, logger });
+    }
+    case 'ecs': {
+      const { createEcsProvider } = await import('./ecs/provider.ts');
+      if (!deps.config.ecs) throw new Error('ecs provider requested without ECS settings');
+      return createEcsProvider(deps.config.ecs, { clusterName: deps.config.clusterName, logger });
+    }
+  }
+}
