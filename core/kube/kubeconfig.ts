@@ -50,3 +50,34 @@ export function kubeConfigFromText(text: string): KubeConfig {
   }
   return kc;
 }
+
+/** A minimal kubeconfig document (JSON, which every kubeconfig reader accepts) holding one bearer token. */
+export function kubeconfigDocument(options: {
+  server: string;
+  caPem: string;
+  user: string;
+  token: string;
+}): string {
+  return (
+    JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          {
+            name: 'funclet',
+            cluster: {
+              server: options.server,
+              'certificate-authority-data': Buffer.from(options.caPem).toString('base64'),
+            },
+          },
+        ],
+        users: [{ name: options.user, user: { token: options.token } }],
+        contexts: [{ name: 'funclet', context: { cluster: 'funclet', user: options.user } }],
+        'current-context': 'funclet',
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}

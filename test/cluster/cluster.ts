@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServer, waitFor, type ServerProcess } from '../support/process.ts';
 import { controlPlaneBinary } from './build.ts';
+import { kubeconfigDocument as kubeconfig } from '../../core/kube/kubeconfig.ts';
 
 export interface ClusterOptions {
   /** kube-controller-manager --node-monitor-grace-period, in seconds. */
@@ -212,32 +213,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await stop();
     throw err;
   }
-}
-
-/** A kubeconfig document (JSON, which every kubeconfig reader accepts) for one bearer token. */
-export function kubeconfig(options: { server: string; caPem: string; user: string; token: string }): string {
-  return (
-    JSON.stringify(
-      {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'funclet-test',
-            cluster: {
-              server: options.server,
-              'certificate-authority-data': Buffer.from(options.caPem).toString('base64'),
-            },
-          },
-        ],
-        users: [{ name: options.user, user: { token: options.token } }],
-        contexts: [{ name: 'funclet-test', context: { cluster: 'funclet-test', user: options.user } }],
-        'current-context': 'funclet-test',
-      },
-      null,
-      2,
-    ) + '\n'
-  );
 }
 
 function lastPemCertificate(bundle: string): string {

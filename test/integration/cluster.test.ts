@@ -64,7 +64,7 @@ describe('the test control plane', () => {
   });
 
   it("gives the function's ServiceAccount what its ClusterRole grants, and 403 for anything else", async () => {
-    const fn = kubeConfigFrom(await functionKubeconfig(testEnv().cluster, admin));
+    const fn = kubeConfigFrom(await functionKubeconfig(admin));
     const core = fn.makeApiClient(CoreV1Api);
     const pods = await core.listNamespacedPod({ namespace });
     assert.ok(Array.isArray(pods.items));

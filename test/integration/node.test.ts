@@ -40,7 +40,7 @@ describe('a virtual node', () => {
   before(async () => {
     admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
     core = admin.makeApiClient(CoreV1Api);
-    fnKubeconfig = await functionKubeconfig(testEnv().cluster, admin);
+    fnKubeconfig = await functionKubeconfig(admin);
   });
 
   after(async () => {

@@ -9,7 +9,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 
-export const k8sManifestDir = fileURLToPath(new URL('../../infra/k8s/', import.meta.url));
+/** infra/k8s: the namespace, ServiceAccounts and least-privilege RBAC Funclet needs in a cluster. */
+export const k8sManifestDir = fileURLToPath(new URL('../infra/k8s/', import.meta.url));
 
 /** Every object in the YAML files of `dir` (kustomization.yaml excluded), in file order. */
 export function readManifests(dir = k8sManifestDir, files?: readonly string[]): KubernetesObject[] {
