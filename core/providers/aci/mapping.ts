@@ -1,0 +1,132 @@
+/**
+ * A resolved pod as an ACI container group. Pure: the same pod and settings always give the same
+ * group. Everything ACI cannot honour is gathered and refused at once, as one InvalidInputError
+ * whose message lists each problem as a sentence, before any call to Azure.
+ *
+ * Networking: with a delegated subnet configured, the group gets a private IP in it and the pod's
+ * DNS settings (cluster DNS is reachable there). Without one, the group gets a public IP only when
+ * the pod declares ports, and keeps Azure's DNS: cluster DNS servers are not reachable from a
+ * public group, so passing them on would break name resolution.
+ *
+ * GPUs: ACI offers GPUs only to Linux groups outside virtual networks. The SKU is V100 unless the
+ * pod's `funclet.io/aci-gpu-sku` annotation names K80, P100 or V100.
+ */
+import type { ContainerGroup, DnsConfiguration, IpAddress, Port } from '@azure/arm-containerinstance';
+import type { AciConfig } from '../../config.ts';
+import { InvalidInputError } from '../../errors.ts';
+import type { ResolvedContainer, ResolvedPod } from '../types.ts';
+import { aciContainer, aciInitContainer, type GpuRequest } from './containers.ts';
+import { groupTotal, resourcesFor } from './resources.ts';
+import { podTags } from './tags.ts';
+import { aciVolumes } from './volumes.ts';
+
+export const gpuSkuAnnotation = 'funclet.io/aci-gpu-sku';
+const gpuSkus = ['K80', 'P100', 'V100'] as const;
+const defaultGpuSku = 'V100';
+
+export interface MappingSettings {
+  config: AciConfig;
+  clusterName: string;
+}
+
+export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSettings): ContainerGroup {
+  const { config, clusterName } = settings;
+  const problems: string[] = [];
+  if (pod.containers.length === 0) problems.push('The pod has no containers.');
+
+  const volumes = aciVolumes(pod, problems);
+  const volumeNames = new Set(pod.volumes.map((v) => v.name));
+  const total = groupTotal(pod.containers);
+  const containers = pod.containers.map((c) =>
+    aciContainer(c, resourcesFor(c, total), gpuRequest(pod, c, config, problems), volumeNames, problems),
+  );
+  const initContainers = pod.initContainers.map((c) => aciInitContainer(c, volumeNames, problems));
+
+  if (problems.length > 0) throw new InvalidInputError(`ACI cannot run this pod. ${problems.join(' ')}`);
+
+  const group: ContainerGroup = {
+    location: config.region,
+    tags: podTags(pod, clusterName),
+    osType: pod.os === 'windows' ? 'Windows' : 'Linux',
+    restartPolicy: pod.restartPolicy,
+    containers,
+    ...(initContainers.length > 0 ? { initContainers } : {}),
+    ...(volumes.length > 0 ? { volumes } : {}),
+  };
+  const ipAddress = groupIpAddress(pod, config);
+  if (ipAddress !== undefined) group.ipAddress = ipAddress;
+  if (config.subnetId !== undefined) {
+    group.subnetIds = [{ id: config.subnetId }];
+    const dns = dnsConfig(pod);
+    if (dns !== undefined) group.dnsConfig = dns;
+  }
+  const credentials = uniqueBy(pod.imagePullCredentials, (c) => c.server.toLowerCase());
+  if (credentials.length > 0) {
+    group.imageRegistryCredentials = credentials.map((c) => ({
+      server: c.server,
+      username: c.username,
+      password: c.password,
+    }));
+  }
+  return group;
+}
+
+function gpuRequest(
+  pod: ResolvedPod,
+  container: ResolvedContainer,
+  config: AciConfig,
+  problems: string[],
+): GpuRequest | undefined {
+  const wanted = Math.max(container.requests.gpu ?? 0, container.limits.gpu ?? 0);
+  if (wanted <= 0) return undefined;
+  const where = `Container "${container.name}" requests a GPU`;
+  if (pod.os === 'windows') {
+    problems.push(`${where}, but ACI offers GPUs only to Linux container groups.`);
+    return undefined;
+  }
+  if (config.subnetId !== undefined) {
+    problems.push(`${where}, but ACI offers no GPUs to container groups in a virtual network.`);
+    return undefined;
+  }
+  const sku = pod.annotations[gpuSkuAnnotation] ?? defaultGpuSku;
+  if (!(gpuSkus as readonly string[]).includes(sku)) {
+    problems.push(
+      `Annotation ${gpuSkuAnnotation} is "${sku}", but ACI's GPU SKUs are ${gpuSkus.join(', ')}.`,
+    );
+    return undefined;
+  }
+  return { count: Math.ceil(wanted), sku };
+}
+
+function groupIpAddress(pod: ResolvedPod, config: AciConfig): IpAddress | undefined {
+  const ports = uniqueBy(
+    pod.containers.flatMap((c) =>
+      c.ports.map((p): Port => ({ port: p.containerPort, protocol: p.protocol })),
+    ),
+    (p) => `${p.port}/${p.protocol ?? 'TCP'}`,
+  );
+  if (config.subnetId !== undefined) return { type: 'Private', ports };
+  return ports.length > 0 ? { type: 'Public', ports } : undefined;
+}
+
+function dnsConfig(pod: ResolvedPod): DnsConfiguration | undefined {
+  const dns = pod.dnsConfig;
+  if (dns === undefined || dns.nameservers.length === 0) return undefined;
+  const searches = [...new Set(dns.searches)];
+  const options = dns.options.map((o) => (o.value === undefined ? o.name : `${o.name}:${o.value}`));
+  return {
+    nameServers: dns.nameservers,
+    ...(searches.length > 0 ? { searchDomains: searches.join(' ') } : {}),
+    ...(options.length > 0 ? { options: options.join(' ') } : {}),
+  };
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const k = key(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The ACI provider: each pod is one container group in the configured resource group, named
+ * deterministically from the pod (names.ts) and tagged with its pod, node and cluster (tags.ts).
+ *
+ * - createPod reads the group first and adopts it when it carries the pod's UID, so any number of
+ *   calls for one pod make one group; it starts the PUT and returns without waiting for ACI to
+ *   provision. A pod ACI cannot run is refused (InvalidInputError) before any call to Azure.
+ * - deletePod starts the delete and returns; a group already gone is success.
+ * - getPod and listPods read groups with their instance view (status.ts). The list API leaves the
+ *   instance view out, so listPods reads each of the node's groups, a few at a time.
+ * - capacity is what the subscription's ACI quota in the region has free, plus what this node's
+ *   own groups already hold (the scheduler subtracts those itself), with defaults when ACI does
+ *   not say.
+ * Transient ARM failures are retried inside a time budget (retry.ts); all failures are classified
+ * (errors.ts). Group specs are never logged: they hold secret values.
+ */
+import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import type { TokenCredential } from '@azure/identity';
+import { Setting, type AciConfig } from '../../config.ts';
+import { ConfigError, ConflictError, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { LogsProvider, Provider } from '../provider.ts';
+import type { LogOptions, NodeCapacity, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
+import { createAciClient } from './client.ts';
+import { isArmNotFound } from './errors.ts';
+import { firstBytes, linesSince } from './logs.ts';
+import { containerGroupFromPod } from './mapping.ts';
+import { containerGroupName } from './names.ts';
+import { defaultRetryOptions, withArmRetry, type RetryOptions } from './retry.ts';
+import { podViewFromContainerGroup } from './status.ts';
+import { ownedBy, taggedPod } from './tags.ts';
+
+export interface AciProviderDeps {
+  clusterName: string;
+  logger: Logger;
+  /** Defaults to DefaultAzureCredential (managed identity in Azure), loaded on first use. */
+  credential?: TokenCredential;
+  /** An extra CA (PEM) for the ARM endpoint's certificate: the test fake's throwaway one. */
+  trustedCaPem?: string;
+  /** Overrides of the retry budget and timing; tests inject sleep and clock. */
+  retry?: Partial<RetryOptions>;
+  /** How many container groups listPods reads at once (default 8). */
+  readConcurrency?: number;
+}
+
+/** Reported when ACI does not say: ACI has no memory or storage quota, and quotas can be unset. */
+export const defaultAciCapacity: NodeCapacity = {
+  cpu: '10000',
+  memory: '4Ti',
+  pods: '5000',
+  ephemeralStorage: '40Ti',
+};
+
+type Client = ContainerInstanceManagementClient;
+
+export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Provider & LogsProvider {
+  checkSettings(config, deps);
+  const rg = config.resourceGroup;
+  const { clusterName } = deps;
+  const log = deps.logger.child({ provider: 'aci' });
+  const retry: RetryOptions = { ...defaultRetryOptions, ...deps.retry };
+  const readConcurrency = Math.max(1, deps.readConcurrency ?? 8);
+
+  let clientPromise: Promise<Client> | undefined;
+  const client = (): Promise<Client> =>
+    (clientPromise ??= createAciClient(config, deps).catch((err: unknown) => {
+      clientPromise = undefined;
+      throw err;
+    }));
+  const call = <T>(action: string, fn: (c: Client) => Promise<T>): Promise<T> =>
+    withArmRetry(action, async () => fn(await client()), retry, log);
+
+  const readGroup = async (c: Client, name: string): Promise<ContainerGroup | undefined> => {
+    try {
+      return await c.containerGroups.get(rg, name);
+    } catch (err) {
+      if (isArmNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+
+  /** Node's groups from the (instance-view-less) list, all pages. */
+  const listOwned = (node: string): Promise<ContainerGroup[]> =>
+    call(`listing container groups of node ${node} in ${rg}`, async (c) => {
+      const owned: ContainerGroup[] = [];
+      for await (const group of c.containerGroups.listByResourceGroup(rg)) {
+        if (ownedBy(group.tags, node, clusterName)) owned.push(group);
+      }
+      return owned;
+    });
+
+  const listUsage = (): Promise<Map<string, number>> =>
+    call(`reading ACI usage in ${config.region}`, async (c) => {
+      const free = new Map<string, number>();
+      for await (const usage of c.location.listUsage(config.region)) {
+        const name = usage.name?.value;
+        if (name !== undefined && usage.limit !== undefined && usage.limit >= 0) {
+          free.set(name, Math.max(0, usage.limit - (usage.currentValue ?? 0)));
+        }
+      }
+      return free;
+    });
+
+  return {
+    name: 'aci',
+
+    async createPod(pod: ResolvedPod): Promise<ProviderRef> {
+      const name = containerGroupName(pod);
+      const group = containerGroupFromPod(pod, { config, clusterName });
+      const ref: ProviderRef = { provider: 'aci', id: name, podUid: pod.uid };
+      const adopt = (existing: ContainerGroup): ProviderRef => {
+        const owner = taggedPod(existing.tags);
+        if (owner?.uid !== pod.uid || owner.attempt !== pod.attempt) {
+          throw new ConflictError(
+            `Container group ${name} already exists for another pod (UID ${owner?.uid ?? 'untagged'}); it must be deleted before this pod can run.`,
+          );
+        }
+        return ref;
+      };
+      return call(`creating container group ${name} for pod ${pod.namespace}/${pod.name}`, async (c) => {
+        const existing = await readGroup(c, name);
+        if (existing !== undefined) return adopt(existing);
+        try {
+          await c.containerGroups.beginCreateOrUpdate(rg, name, group);
+        } catch (err) {
+          // The PUT may have been accepted although this call failed (its connection, or the
+          // first status poll the SDK makes): if the group exists now, it is ours.
+          const after = await readGroup(c, name).catch(() => undefined);
+          if (after === undefined) throw err;
+          return adopt(after);
+        }
+        log
+          .child({ podNamespace: pod.namespace, podName: pod.name, podUid: pod.uid })
+          .info('container group creation started', { containerGroup: name, attempt: pod.attempt });
+        return ref;
+      });
+    },
+
+    async deletePod(ref: ProviderRef): Promise<void> {
+      await call(`deleting container group ${ref.id}`, async (c) => {
+        try {
+          await c.containerGroups.beginDelete(rg, ref.id);
+        } catch (err) {
+          if (!isArmNotFound(err)) throw err;
+        }
+      });
+      log.info('container group deletion started', { containerGroup: ref.id, podUid: ref.podUid });
+    },
+
+    async getPod(ref: ProviderRef): Promise<ProviderPodView | undefined> {
+      const group = await call(`reading container group ${ref.id}`, (c) => readGroup(c, ref.id));
+      const view = group === undefined ? undefined : podViewFromContainerGroup(group);
+      return view?.ref.podUid === ref.podUid ? view : undefined;
+    },
+
+    async listPods(node: string): Promise<ProviderPodView[]> {
+      const names = (await listOwned(node)).flatMap((g) => (g.name === undefined ? [] : [g.name]));
+      const groups = await mapBounded(names, readConcurrency, (name) =>
+        call(`reading container group ${name}`, (c) => readGroup(c, name)),
+      );
+      // A group deleted between the list and its read is gone: leaving it out is the truth.
+      return groups.flatMap((g) => {
+        const view = g === undefined ? undefined : podViewFromContainerGroup(g);
+        return view === undefined ? [] : [view];
+      });
+    },
+
+    async capacity(node: string): Promise<NodeCapacity> {
+      try {
+        const [free, owned] = await Promise.all([listUsage(), listOwned(node)]);
+        const ownCores = owned.reduce(
+          (sum, g) => sum + g.containers.reduce((s, c) => s + (c.resources.requests.cpu || 0), 0),
+          0,
+        );
+        const cores = free.get('StandardCores');
+        const groups = free.get('ContainerGroups');
+        return {
+          ...defaultAciCapacity,
+          ...(cores === undefined ? {} : { cpu: cpuQuantity(cores + ownCores) }),
+          ...(groups === undefined ? {} : { pods: String(Math.floor(groups + owned.length)) }),
+        };
+      } catch (err) {
+        log.warn('ACI capacity unknown; reporting defaults', { node, error: err });
+        return { ...defaultAciCapacity };
+      }
+    },
+
+    async health() {
+      try {
+        await listUsage();
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, message: `ACI in ${config.region} cannot be reached: ${errorMessage(err)}` };
+      }
+    },
+
+    async logs(ref: ProviderRef, container: string, options: LogOptions): Promise<string> {
+      const since = options.sinceMs;
+      const result = await call(`reading logs of container ${container} in ${ref.id}`, (c) =>
+        c.containers.listLogs(rg, ref.id, container, {
+          ...(options.tailLines === undefined ? {} : { tail: options.tailLines }),
+          timestamps: options.timestamps === true || since !== undefined,
+        }),
+      );
+      let content = result.content ?? '';
+      if (since !== undefined) content = linesSince(content, since, options.timestamps === true);
+      if (options.limitBytes !== undefined) content = firstBytes(content, options.limitBytes);
+      return content;
+    },
+  };
+}
+
+function checkSettings(config: AciConfig, deps: AciProviderDeps): void {
+  const problems: { setting: string; problem: string }[] = [];
+  if (config.subscriptionId.trim() === '')
+    problems.push({ setting: Setting.aciSubscriptionId, problem: 'is required' });
+  if (config.resourceGroup.trim() === '')
+    problems.push({ setting: Setting.aciResourceGroup, problem: 'is required' });
+  if (config.region.trim() === '') problems.push({ setting: Setting.aciRegion, problem: 'is required' });
+  if (deps.clusterName.trim() === '') problems.push({ setting: Setting.clusterName, problem: 'is required' });
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Whole cores as a plain number, fractions in millicores. */
+function cpuQuantity(cores: number): string {
+  return Number.isInteger(cores) ? String(cores) : `${Math.floor(cores * 1000)}m`;
+}
+
+/** fn over items, at most `limit` at a time; results in the items' order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  const queue = items.map((item, index) => ({ item, index }));
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift())
+      results[next.index] = await fn(next.item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,110 @@
+/**
+ * Shared pieces for the ACI tests: a pod builder, a token credential that needs no Azure, and a
+ * provider (or bare SDK client) wired to a running fake ARM server. Retries sleep on a virtual
+ * clock, so tests never wait for a backoff.
+ */
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import type { TokenCredential } from '@azure/identity';
+import type { AciConfig } from '../../../core/config.ts';
+import { memoryLogger } from '../../../core/log.ts';
+import type { LogsProvider, Provider } from '../../../core/providers/provider.ts';
+import { createAciProvider } from '../../../core/providers/aci/provider.ts';
+import type { ResolvedContainer, ResolvedPod } from '../../../core/providers/types.ts';
+import type { FakeAci } from '../../fakes/aci/server.ts';
+
+export const testCredential: TokenCredential = {
+  getToken: () => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+export const clusterName = 'test-cluster';
+
+export function aciConfig(fake?: FakeAci, overrides: Partial<AciConfig> = {}): AciConfig {
+  return {
+    subscriptionId: '00000000-0000-0000-0000-000000000001',
+    resourceGroup: 'funclet-rg',
+    region: 'westeurope',
+    ...(fake === undefined ? {} : { armEndpoint: fake.url }),
+    ...overrides,
+  };
+}
+
+export interface TestProvider {
+  provider: Provider & LogsProvider;
+  /** Every wait the retry loop asked for, in ms. */
+  sleeps: number[];
+  lines: Record<string, unknown>[];
+}
+
+export function providerFor(
+  fake: FakeAci,
+  options: { budgetMs?: number; config?: Partial<AciConfig> } = {},
+): TestProvider {
+  const sleeps: number[] = [];
+  let clock = 0;
+  const { logger, lines } = memoryLogger();
+  const provider = createAciProvider(aciConfig(fake, options.config), {
+    clusterName,
+    logger,
+    credential: testCredential,
+    trustedCaPem: fake.caPem,
+    retry: {
+      budgetMs: options.budgetMs ?? 20_000,
+      now: () => clock,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+        return Promise.resolve();
+      },
+      random: () => 0.5,
+    },
+  });
+  return { provider, sleeps, lines };
+}
+
+/** The real SDK client pointed at the fake, with the SDK's own retries off. */
+export function sdkClient(fake: FakeAci): ContainerInstanceManagementClient {
+  return new ContainerInstanceManagementClient(testCredential, aciConfig().subscriptionId, {
+    endpoint: fake.url,
+    $host: fake.url,
+    retryOptions: { maxRetries: 0 },
+    tlsOptions: { ca: fake.caPem },
+  });
+}
+
+export function container(overrides: Partial<ResolvedContainer> = {}): ResolvedContainer {
+  return {
+    name: 'app',
+    image: 'nginx:1.27',
+    env: [],
+    ports: [],
+    requests: { cpu: 0.5, memoryBytes: 512 * 1024 * 1024 },
+    limits: {},
+    volumeMounts: [],
+    hasLifecycleHooks: false,
+    ...overrides,
+  };
+}
+
+let podCounter = 0;
+
+export function pod(overrides: Partial<ResolvedPod> = {}): ResolvedPod {
+  podCounter++;
+  return {
+    namespace: 'default',
+    name: `web-${podCounter}`,
+    uid: `00000000-0000-4000-8000-${String(podCounter).padStart(12, '0')}`,
+    node: 'virtual-aci',
+    labels: {},
+    annotations: {},
+    os: 'linux',
+    restartPolicy: 'Always',
+    containers: [container()],
+    initContainers: [],
+    volumes: [],
+    imagePullCredentials: [],
+    nodeSelector: {},
+    attempt: 0,
+    createdAtMs: Date.parse('2025-01-01T00:00:00Z'),
+    ...overrides,
+  };
+}
