@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Setting } from '../core/config.ts';
 import { leaseRenewHandler, leaseRenewSchedule } from '../functions/leaseRenew.ts';
 import { nodeStatusHandler, nodeStatusSchedule } from '../functions/nodeStatus.ts';
+import { podResyncHandler, podResyncSchedule } from '../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../functions/runtime.ts';
 import type { Timer, InvocationContext } from '../functions/azure.ts';
 import { startCluster, type Cluster } from '../test/cluster/cluster.ts';
@@ -25,6 +26,7 @@ type TimerFunction = {
 const timerFunctions: TimerFunction[] = [
   { name: 'leaseRenew', schedule: leaseRenewSchedule, handler: leaseRenewHandler },
   { name: 'nodeStatus', schedule: nodeStatusSchedule, handler: nodeStatusHandler },
+  { name: 'podResync', schedule: podResyncSchedule, handler: podResyncHandler },
 ];
 
 export interface LocalOptions {

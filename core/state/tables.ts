@@ -1,4 +1,5 @@
 import { RestError, TableClient } from '@azure/data-tables';
+import type { PipelineRequest, SendRequest } from '@azure/core-rest-pipeline';
 import type { TableStorageConfig } from '../config.ts';
 
 /** The tables Funclet keeps, each named `<prefix><suffix>`. */
@@ -10,12 +11,17 @@ export type TableName = keyof typeof TableName;
  * this object only (one invocation's composition root at most), to save a round trip; a new
  * instance simply asks again, and createTable is idempotent.
  */
+/** Sees every Table Storage request as it is sent (for counting in benchmarks). */
+export type TableRequestObserver = (method: string, url: string) => void;
+
 export class Tables {
   private readonly config: TableStorageConfig;
+  private readonly observe: TableRequestObserver | undefined;
   private readonly ready = new Map<string, Promise<TableClient>>();
 
-  constructor(config: TableStorageConfig) {
+  constructor(config: TableStorageConfig, observe?: TableRequestObserver) {
     this.config = config;
+    this.observe = observe;
   }
 
   table(name: TableName): Promise<TableClient> {
@@ -40,16 +46,29 @@ export class Tables {
   }
 
   private async client(table: string): Promise<TableClient> {
+    let client: TableClient;
     if (this.config.kind === 'connectionString') {
       const insecure =
         /TableEndpoint=http:\/\//i.test(this.config.connectionString) ||
         /UseDevelopmentStorage=true/i.test(this.config.connectionString);
-      return TableClient.fromConnectionString(this.config.connectionString, table, {
+      client = TableClient.fromConnectionString(this.config.connectionString, table, {
         allowInsecureConnection: insecure,
       });
+    } else {
+      const { DefaultAzureCredential } = await import('@azure/identity');
+      client = new TableClient(this.config.accountUrl, table, new DefaultAzureCredential());
     }
-    const { DefaultAzureCredential } = await import('@azure/identity');
-    return new TableClient(this.config.accountUrl, table, new DefaultAzureCredential());
+    const observe = this.observe;
+    if (observe) {
+      client.pipeline.addPolicy({
+        name: 'funclet-table-observer',
+        sendRequest: (request: PipelineRequest, next: SendRequest) => {
+          observe(request.method, request.url);
+          return next(request);
+        },
+      });
+    }
+    return client;
   }
 }
 

@@ -1,10 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { functionServiceAccountKubeconfig } from '../../cli/serviceAccount.ts';
+import { withConnectionReuse } from '../../core/kube/kubeconfig.ts';
 
 export function kubeConfigFrom(text: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromString(text);
-  return kc;
+  return withConnectionReuse(kc);
 }
 
 /**

@@ -14,6 +14,7 @@ export const MockAnnotation = {
 /** One mock instance as stored in its table row. */
 export interface MockInstance {
   node: string;
+  /** The row key: pod UID and attempt. */
   id: string;
   namespace: string;
   name: string;
@@ -28,8 +29,19 @@ export interface MockInstance {
   exitAfterMs?: number;
 }
 
-export function instanceId(podUid: string, attempt: number): string {
+/** The row key of an instance: one per pod UID and attempt. */
+export function instanceRowKey(podUid: string, attempt: number): string {
   return `${podUid}-${attempt}`;
+}
+
+/** The instance id in a ProviderRef names the node too, so the row is found with one point read. */
+export function instanceId(node: string, rowKey: string): string {
+  return `${node}:${rowKey}`;
+}
+
+export function parseInstanceId(id: string): { node: string; rowKey: string } {
+  const at = id.lastIndexOf(':');
+  return { node: id.slice(0, at), rowKey: id.slice(at + 1) };
 }
 
 export function newInstance(pod: ResolvedPod, nowMs: number): MockInstance {
@@ -37,7 +49,7 @@ export function newInstance(pod: ResolvedPod, nowMs: number): MockInstance {
   const after = pod.annotations[MockAnnotation.exitAfterSeconds];
   return {
     node: pod.node,
-    id: instanceId(pod.uid, pod.attempt),
+    id: instanceRowKey(pod.uid, pod.attempt),
     namespace: pod.namespace,
     name: pod.name,
     podUid: pod.uid,
@@ -67,7 +79,7 @@ export function mockPodIP(podUid: string): string {
 export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs: number): ProviderPodView {
   const containers = JSON.parse(instance.containers) as { name: string; image: string }[];
   const startedAtMs = instance.createdAtMs + startDelayMs;
-  const ref = { provider: 'mock' as const, id: instance.id, podUid: instance.podUid };
+  const ref = { provider: 'mock' as const, id: instanceId(instance.node, instance.id), podUid: instance.podUid };
   const base = {
     ref,
     namespace: instance.namespace,

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../../errors.ts';
 import { isTableStatus } from '../../state/tables.ts';
 import type { Provider } from '../provider.ts';
 import type { NodeCapacity, ProviderHealth, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
-import { MockAnnotation, mockPodView, newInstance, type MockInstance } from './instances.ts';
+import { instanceId, MockAnnotation, mockPodView, newInstance, parseInstanceId, type MockInstance } from './instances.ts';
 
 export interface MockProviderOptions {
   /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
@@ -47,7 +47,7 @@ export class MockProvider implements Provider {
       // Created before (a retry, a concurrent reconcile): the existing instance is the answer.
       if (!isTableStatus(err, 409)) throw err;
     }
-    return { provider: 'mock', id: instance.id, podUid: pod.uid };
+    return { provider: 'mock', id: instanceId(instance.node, instance.id), podUid: pod.uid };
   }
 
   async deletePod(ref: ProviderRef): Promise<void> {
@@ -98,12 +98,13 @@ export class MockProvider implements Provider {
   }
 
   private async find(ref: ProviderRef): Promise<MockInstance | undefined> {
-    // The id does not name the node; the instance's row is found by id across partitions.
-    const rows = this.options.table.listEntities<MockInstance>({
-      queryOptions: { filter: `RowKey eq '${ref.id.replace(/'/g, "''")}'` },
-    });
-    for await (const row of rows) return row;
-    return undefined;
+    const { node, rowKey } = parseInstanceId(ref.id);
+    try {
+      return await this.options.table.getEntity<MockInstance>(node, rowKey);
+    } catch (err) {
+      if (isTableStatus(err, 404)) return undefined;
+      throw err;
+    }
   }
 }
 

@@ -1,0 +1,113 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { ConflictError, errorMessage, NotFoundError } from '../errors.ts';
+import { kubeError } from '../kube/errors.ts';
+import type { Poke } from '../relay/protocol.ts';
+import { runBounded } from '../util/concurrency.ts';
+import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
+
+export type PokeResult =
+  | { uid: string; status: 'reconciled'; outcomes: PodOutcome[] }
+  | { uid: string; status: 'skipped'; why: string }
+  /** Reconcile failed; the record says so and the next resync takes it. */
+  | { uid: string; status: 'deferred'; error: string }
+  /** Neither reconciled nor remembered: the caller must not acknowledge the batch. */
+  | { uid: string; status: 'failed'; error: string };
+
+/**
+ * Acts on a batch of pokes for one node. A poke carries identifiers only: the pod is read from
+ * the API server, so a forged or replayed poke can at most re-reconcile a pod. Pokes the record
+ * has already seen (same resourceVersion) are skipped.
+ */
+export async function handlePokes(
+  deps: PodDeps,
+  pokes: readonly Poke[],
+  concurrency: number,
+): Promise<PokeResult[]> {
+  // Only the latest poke per pod matters; a DELETED one wins.
+  const latest = new Map<string, Poke>();
+  for (const poke of pokes) {
+    const previous = latest.get(poke.uid);
+    if (!previous || previous.type !== 'DELETED') latest.set(poke.uid, poke);
+  }
+  const run = await runBounded([...latest.values()], concurrency, (poke) => handlePoke(deps, poke));
+  return run.results;
+}
+
+async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
+  let record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
+  if (poke.type !== 'DELETED' && record?.lastResourceVersion === poke.resourceVersion) {
+    return { uid: poke.uid, status: 'skipped', why: 'already reconciled at this resourceVersion' };
+  }
+  try {
+    const views = await gather(deps, poke, record);
+    const outcomes = await reconcilePod(deps, views);
+    record = await deps.records.get(deps.node, poke.uid);
+    if (record && views.pod) {
+      await deps.records
+        .save({ ...record, lastResourceVersion: poke.resourceVersion })
+        .catch((err: unknown) => {
+          // Someone wrote the record since: they have acted on at least this version's facts.
+          if (!(err instanceof ConflictError)) throw err;
+        });
+    }
+    return { uid: poke.uid, status: 'reconciled', outcomes };
+  } catch (err) {
+    return defer(deps, poke, err);
+  }
+}
+
+/** Reads the pod and its instance for a poke. */
+async function gather(deps: PodDeps, poke: Poke, record: PodViews['record']): Promise<PodViews> {
+  let pod: V1Pod | undefined;
+  try {
+    const read = await deps.kube.core.readNamespacedPod({ name: poke.name, namespace: poke.namespace });
+    if (read.metadata?.uid === poke.uid && read.spec?.nodeName === deps.node) pod = read;
+  } catch (err) {
+    const classified = kubeError(err, `read pod ${poke.namespace}/${poke.name}`);
+    if (!(classified instanceof NotFoundError)) throw classified;
+  }
+  if (record?.providerId !== undefined) {
+    const view = await deps.provider.getPod({
+      provider: deps.provider.name,
+      id: record.providerId,
+      podUid: poke.uid,
+    });
+    return { pod, record, view };
+  }
+  if (!pod) {
+    // A pod that is gone and that Funclet holds no record of: find its instance by UID.
+    const view = (await deps.provider.listPods(deps.node)).find((v) => v.ref.podUid === poke.uid);
+    return { pod, record, view };
+  }
+  return { pod, record };
+}
+
+/**
+ * Remembers a failed poke in the pod's record so the next resync knows to look (the resync
+ * looks at every pod anyway); when even that write fails, the batch must be retried.
+ */
+async function defer(deps: PodDeps, poke: Poke, err: unknown): Promise<PokeResult> {
+  const error = errorMessage(err);
+  try {
+    const record = await deps.records.get(deps.node, poke.uid);
+    await deps.records.save({
+      ...(record ?? {
+        node: deps.node,
+        uid: poke.uid,
+        namespace: poke.namespace,
+        name: poke.name,
+        attempt: 0,
+      }),
+      lastResourceVersion: undefined,
+    });
+    deps.logger.warn('poke deferred to the next resync', {
+      podNamespace: poke.namespace,
+      podName: poke.name,
+      podUid: poke.uid,
+      error: err,
+    });
+    return { uid: poke.uid, status: 'deferred', error };
+  } catch {
+    return { uid: poke.uid, status: 'failed', error };
+  }
+}

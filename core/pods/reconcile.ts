@@ -1,0 +1,364 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { mergePatch, type KubeClients } from '../kube/clients.ts';
+import { kubeError } from '../kube/errors.ts';
+import type { Logger } from '../log.ts';
+import type { Provider } from '../providers/provider.ts';
+import type { ContainerState, ProviderPodView, ProviderRef } from '../providers/types.ts';
+import type { PodRecord, PodRecords } from '../state/podRecords.ts';
+import { decidePod, restartPolicyOf, type Decision } from './decide.ts';
+import { recordPodEvent, type PodEvent } from './events.ts';
+import { ContainerConfigError, resolvePod, type ResolverApi } from './resolve/index.ts';
+import { podStatus, podStatusChanged, type StatusContext } from './status.ts';
+
+/** What reconciling a pod needs; built fresh per invocation. */
+export interface PodDeps {
+  kube: KubeClients;
+  provider: Provider;
+  records: PodRecords;
+  resolver: ResolverApi;
+  node: string;
+  now: () => number;
+  logger: Logger;
+  backoffBaseMs: number;
+}
+
+/** The three views of one pod. Any may be missing. */
+export interface PodViews {
+  pod?: V1Pod;
+  record?: PodRecord;
+  view?: ProviderPodView;
+}
+
+export const PodOutcome = {
+  created: 'created',
+  restarted: 'restarted',
+  statusPatched: 'statusPatched',
+  deleted: 'deleted',
+  collected: 'collected',
+  stopped: 'stopped',
+  failed: 'failed',
+  refused: 'refused',
+  configError: 'configError',
+  waiting: 'waiting',
+  forgotten: 'forgotten',
+  unchanged: 'unchanged',
+} as const;
+export type PodOutcome = keyof typeof PodOutcome;
+
+interface Identity {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/**
+ * Decides from the three views and acts. A write that loses a race (ETag, resourceVersion)
+ * reloads all three views and decides again; it never repeats an effect blindly.
+ */
+export async function reconcilePod(deps: PodDeps, views: PodViews): Promise<PodOutcome[]> {
+  const who = identityOf(views);
+  const logger = deps.logger.child({ podNamespace: who.namespace, podName: who.name, podUid: who.uid });
+  let current = views;
+  for (let attempt = 1; ; attempt++) {
+    const decision = decidePod({ ...current, nowMs: deps.now(), backoffBaseMs: deps.backoffBaseMs });
+    try {
+      const outcomes = await act(deps, logger, current, decision);
+      if (outcomes.some((o) => o !== 'unchanged'))
+        logger.info('pod reconciled', { action: decision.action, outcomes });
+      return outcomes;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 4) {
+        logger.error('pod reconcile failed', { action: decision.action, error: err });
+        throw err;
+      }
+      current = await reload(deps, who, current);
+    }
+  }
+}
+
+async function act(
+  deps: PodDeps,
+  logger: Logger,
+  views: PodViews,
+  decision: Decision,
+): Promise<PodOutcome[]> {
+  const { pod, record, view } = views;
+  switch (decision.action) {
+    case 'none':
+      return ['unchanged'];
+    case 'create':
+      return startInstance(deps, logger, pod!, record, undefined);
+    case 'restart':
+      return startInstance(deps, logger, pod!, record, view);
+    case 'backoff':
+      return [
+        await postStatus(deps, pod!, view, {
+          record,
+          nowMs: deps.now(),
+          phase: pod!.status?.phase === 'Running' ? 'Running' : 'Pending',
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.ceil((decision.untilMs - deps.now()) / 1000)}s restarting the pod's ended instance`,
+          },
+          lastTerminations: view ? terminations(view) : undefined,
+        }),
+        'waiting',
+      ];
+    case 'status': {
+      const adopted = await adopt(deps, pod!, record, view!);
+      return [await postStatus(deps, pod!, view, { record: adopted, nowMs: deps.now() })];
+    }
+    case 'fail': {
+      if (view) await deps.provider.deletePod(view.ref);
+      const outcome = await postStatus(deps, pod!, undefined, {
+        record,
+        nowMs: deps.now(),
+        verdict: { phase: 'Failed', reason: decision.reason, message: decision.message },
+      });
+      await event(deps, logger, pod!, {
+        type: 'Warning',
+        reason: decision.reason,
+        message: decision.message,
+      });
+      return [outcome, 'failed'];
+    }
+    case 'deletePod':
+      return deletePod(deps, logger, pod!, record, view);
+    case 'stopInstance':
+      await deps.provider.deletePod(view!.ref);
+      return ['stopped'];
+    case 'collect':
+      await deps.provider.deletePod(view!.ref);
+      if (record) await deps.records.delete(record);
+      logger.info('deleted a provider instance no pod owns', { instance: view!.ref.id });
+      return ['collected'];
+    case 'forget':
+      await deps.records.delete(record!);
+      return ['forgotten'];
+  }
+}
+
+/** Creates the pod's instance (attempt + 1 when restarting), then records it, then reports it. */
+async function startInstance(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  ended: ProviderPodView | undefined,
+): Promise<PodOutcome[]> {
+  const restarting = record?.providerId !== undefined;
+  const attempt = restarting ? record.attempt + 1 : (record?.attempt ?? 0);
+  if (restarting) await deps.provider.deletePod(refOf(deps, record));
+  const nowMs = deps.now();
+
+  let ref: ProviderRef;
+  try {
+    const resolved = await resolvePod(pod, deps.resolver, { node: deps.node, attempt, nowMs });
+    ref = await deps.provider.createPod(resolved);
+  } catch (err) {
+    if (err instanceof ContainerConfigError) {
+      const outcome = await postStatus(deps, pod, undefined, {
+        record,
+        nowMs,
+        waiting: { reason: 'CreateContainerConfigError', message: err.message },
+      });
+      await warnOnce(
+        deps,
+        logger,
+        pod,
+        record,
+        { type: 'Warning', reason: 'Failed', message: `Error: ${err.message}` },
+        'CreateContainerConfigError',
+      );
+      return [outcome, 'configError'];
+    }
+    if (err instanceof InvalidInputError) {
+      const never = restartPolicyOf(pod) === 'Never';
+      const message = `${deps.provider.name} cannot run this pod: ${err.message}`;
+      const outcome = await postStatus(deps, pod, undefined, {
+        record,
+        nowMs,
+        ...(never
+          ? { verdict: { phase: 'Failed', reason: 'ProviderFailed', message } }
+          : { waiting: { reason: 'ProviderFailed', message } }),
+      });
+      await warnOnce(
+        deps,
+        logger,
+        pod,
+        record,
+        { type: 'Warning', reason: 'ProviderFailed', message },
+        'ProviderFailed',
+      );
+      return [outcome, 'refused'];
+    }
+    throw err;
+  }
+
+  const saved = await deps.records.save({
+    node: deps.node,
+    uid: pod.metadata!.uid!,
+    namespace: pod.metadata!.namespace!,
+    name: pod.metadata!.name!,
+    providerId: ref.id,
+    attempt,
+    instanceCreatedAtMs: nowMs,
+    startedAtMs: record?.startedAtMs ?? nowMs,
+    lastTermination: ended ? JSON.stringify(terminations(ended)) : record?.lastTermination,
+    lastResourceVersion: record?.lastResourceVersion,
+    etag: record?.etag,
+  });
+  const outcome = await postStatus(deps, pod, undefined, {
+    record: saved,
+    nowMs,
+    phase: restarting && pod.status?.phase === 'Running' ? 'Running' : 'Pending',
+  });
+  await event(deps, logger, pod, {
+    type: 'Normal',
+    reason: restarting ? 'Restarted' : 'Created',
+    message: `${restarting ? `Restarted (attempt ${attempt}): created` : 'Created'} ${deps.provider.name} instance ${ref.id}`,
+  });
+  return [restarting ? 'restarted' : 'created', outcome];
+}
+
+/** Deletes the instance; once the provider no longer has it, removes the pod and its record. */
+async function deletePod(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  view: ProviderPodView | undefined,
+): Promise<PodOutcome[]> {
+  const ref = view?.ref ?? (record?.providerId !== undefined ? refOf(deps, record) : undefined);
+  if (ref) {
+    await deps.provider.deletePod(ref);
+    const still = await deps.provider.getPod(ref);
+    if (still) {
+      logger.info('waiting for the provider to finish deleting the instance', { instance: ref.id });
+      return ['waiting'];
+    }
+  }
+  const { namespace, name, uid } = identityOf({ pod });
+  try {
+    await deps.kube.core.deleteNamespacedPod({
+      name,
+      namespace,
+      gracePeriodSeconds: 0,
+      body: { gracePeriodSeconds: 0, preconditions: { uid } },
+    });
+  } catch (err) {
+    const classified = kubeError(err, `delete pod ${namespace}/${name}`);
+    // Gone already, or a new pod took the name (the UID precondition failed): nothing of ours left.
+    if (!(classified instanceof NotFoundError) && !(classified instanceof ConflictError)) throw classified;
+  }
+  if (record) await deps.records.delete(record);
+  if (ref) logger.info('pod deleted', { instance: ref.id });
+  return ['deleted'];
+}
+
+/** Records an instance found in the provider but not (or not yet) in the record. */
+async function adopt(
+  deps: PodDeps,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  view: ProviderPodView,
+): Promise<PodRecord> {
+  if (record?.providerId === view.ref.id) return record;
+  return deps.records.save({
+    node: deps.node,
+    uid: pod.metadata!.uid!,
+    namespace: pod.metadata!.namespace!,
+    name: pod.metadata!.name!,
+    providerId: view.ref.id,
+    attempt: record?.attempt ?? 0,
+    instanceCreatedAtMs: view.startedAtMs ?? deps.now(),
+    startedAtMs: record?.startedAtMs ?? view.startedAtMs ?? deps.now(),
+    lastTermination: record?.lastTermination,
+    lastResourceVersion: record?.lastResourceVersion,
+    etag: record?.etag,
+  });
+}
+
+async function postStatus(
+  deps: PodDeps,
+  pod: V1Pod,
+  view: ProviderPodView | undefined,
+  ctx: StatusContext,
+): Promise<PodOutcome> {
+  const desired = podStatus(pod, view, ctx);
+  if (!podStatusChanged(pod.status, desired)) return 'unchanged';
+  const { namespace, name, uid } = identityOf({ pod });
+  try {
+    // The UID in the patch makes the API server refuse it for a new pod that took the name.
+    await deps.kube.core.patchNamespacedPodStatus(
+      { name, namespace, body: { metadata: { uid }, status: desired } },
+      mergePatch,
+    );
+  } catch (err) {
+    const classified = kubeError(err, `patch status of pod ${namespace}/${name}`);
+    if (classified instanceof NotFoundError) return 'unchanged';
+    throw classified;
+  }
+  pod.status = desired;
+  return 'statusPatched';
+}
+
+async function warnOnce(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  warning: PodEvent,
+  reason: string,
+): Promise<void> {
+  if (record?.lastWarningReason === reason) return;
+  await event(deps, logger, pod, warning);
+  const { namespace, name, uid } = identityOf({ pod });
+  await deps.records.save({
+    ...(record ?? { node: deps.node, uid, namespace, name, attempt: 0 }),
+    lastWarningReason: reason,
+  });
+}
+
+function event(deps: PodDeps, logger: Logger, pod: V1Pod, e: PodEvent): Promise<void> {
+  if (e.type === 'Warning') logger.warn(e.message, { reason: e.reason });
+  return recordPodEvent(deps.kube, pod, e, { node: deps.node, nowMs: deps.now(), logger });
+}
+
+async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise<PodViews> {
+  let pod: V1Pod | undefined;
+  try {
+    const read = await deps.kube.core.readNamespacedPod({ name: who.name, namespace: who.namespace });
+    if (read.metadata?.uid === who.uid && read.spec?.nodeName === deps.node) pod = read;
+  } catch (err) {
+    const classified = kubeError(err, `read pod ${who.namespace}/${who.name}`);
+    if (!(classified instanceof NotFoundError)) throw classified;
+  }
+  const record = await deps.records.get(deps.node, who.uid);
+  const id = record?.providerId ?? previous.view?.ref.id;
+  const view =
+    id !== undefined
+      ? await deps.provider.getPod({ provider: deps.provider.name, id, podUid: who.uid })
+      : undefined;
+  return { pod, record, view };
+}
+
+function refOf(deps: PodDeps, record: PodRecord): ProviderRef {
+  return { provider: deps.provider.name, id: record.providerId!, podUid: record.uid };
+}
+
+function terminations(view: ProviderPodView): Record<string, ContainerState> {
+  return Object.fromEntries(
+    view.containers.filter((c) => 'terminated' in c.state).map((c) => [c.name, c.state]),
+  );
+}
+
+function identityOf(views: PodViews): Identity {
+  const meta = views.pod?.metadata;
+  return {
+    namespace: meta?.namespace ?? views.record?.namespace ?? views.view?.namespace ?? '',
+    name: meta?.name ?? views.record?.name ?? views.view?.name ?? '',
+    uid: meta?.uid ?? views.record?.uid ?? views.view?.ref.podUid ?? '',
+  };
+}

@@ -1,0 +1,156 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { NotFoundError } from '../errors.ts';
+import type { KubeClients } from '../kube/clients.ts';
+import { kubeError } from '../kube/errors.ts';
+import type { ProviderPodView } from '../providers/types.ts';
+import type { PodRecord } from '../state/podRecords.ts';
+import { runBounded } from '../util/concurrency.ts';
+import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
+
+export interface ResyncOptions {
+  /** Pods reconciled at once. */
+  concurrency: number;
+  /** No pod is started after this much time; the rest wait for the next pass. */
+  budgetMs: number;
+}
+
+export interface ResyncSummary {
+  node: string;
+  seen: number;
+  created: number;
+  restarted: number;
+  deleted: number;
+  collected: number;
+  statusPatched: number;
+  errors: number;
+  skipped: number;
+  durationMs: number;
+}
+
+/**
+ * One full pass over a node: every pod bound to it, every instance the provider runs for it,
+ * every record in its partition, joined by pod UID, each difference reconciled. This is the
+ * safety net that repairs whatever the event path missed.
+ */
+export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise<ResyncSummary> {
+  const startedAtMs = deps.now();
+  const [pods, views, records] = await Promise.all([
+    listNodePods(deps.kube, deps.node),
+    deps.provider.listPods(deps.node),
+    deps.records.list(deps.node),
+  ]);
+  const { targets, stale } = joinViews(pods, records, views);
+
+  const summary: ResyncSummary = {
+    node: deps.node,
+    seen: pods.length,
+    created: 0,
+    restarted: 0,
+    deleted: 0,
+    collected: 0,
+    statusPatched: 0,
+    errors: 0,
+    skipped: 0,
+    durationMs: 0,
+  };
+  const count = (outcomes: readonly PodOutcome[]) => {
+    for (const o of outcomes) if (o in summary) (summary as unknown as Record<string, number>)[o]! += 1;
+  };
+
+  // Instances of an earlier attempt, or left by a restart that crashed before it was recorded.
+  for (const view of stale) {
+    try {
+      await deps.provider.deletePod(view.ref);
+      summary.collected++;
+    } catch (err) {
+      summary.errors++;
+      deps.logger.error('deleting a stale instance failed', { instance: view.ref.id, error: err });
+    }
+  }
+
+  const run = await runBounded(
+    targets,
+    options.concurrency,
+    async (target) => {
+      try {
+        count(await reconcilePod(deps, target.pod ? target : await confirmMissing(deps, target)));
+      } catch {
+        summary.errors++;
+      }
+    },
+    { deadlineMs: startedAtMs + options.budgetMs, now: deps.now },
+  );
+  summary.skipped = run.skipped;
+  summary.durationMs = deps.now() - startedAtMs;
+  return summary;
+}
+
+/** Every pod bound to the node, page by page. */
+export async function listNodePods(kube: KubeClients, node: string): Promise<V1Pod[]> {
+  const pods: V1Pod[] = [];
+  let token: string | undefined;
+  do {
+    try {
+      const page = await kube.core.listPodForAllNamespaces({
+        fieldSelector: `spec.nodeName=${node}`,
+        limit: 500,
+        _continue: token,
+      });
+      pods.push(...page.items);
+      token = page.metadata?._continue || undefined;
+    } catch (err) {
+      throw kubeError(err, `list pods on node ${node}`);
+    }
+  } while (token !== undefined);
+  return pods;
+}
+
+/**
+ * Joins the three views by pod UID. Of several instances for one UID, the one the record names
+ * is current (or, without a record, the first); the others are stale.
+ */
+export function joinViews(
+  pods: readonly V1Pod[],
+  records: readonly PodRecord[],
+  views: readonly ProviderPodView[],
+): { targets: PodViews[]; stale: ProviderPodView[] } {
+  const byUid = new Map<string, PodViews & { candidates: ProviderPodView[] }>();
+  const entry = (uid: string) => {
+    let e = byUid.get(uid);
+    if (!e) byUid.set(uid, (e = { candidates: [] }));
+    return e;
+  };
+  for (const pod of pods) if (pod.metadata?.uid) entry(pod.metadata.uid).pod = pod;
+  for (const record of records) entry(record.uid).record = record;
+  for (const view of views) entry(view.ref.podUid).candidates.push(view);
+
+  const targets: PodViews[] = [];
+  const stale: ProviderPodView[] = [];
+  for (const { pod, record, candidates } of byUid.values()) {
+    const current =
+      candidates.find((v) => v.ref.id === record?.providerId) ??
+      (record?.providerId === undefined ? candidates[0] : undefined);
+    stale.push(...candidates.filter((v) => v !== current));
+    targets.push({ pod, record, view: current });
+  }
+  return { targets, stale };
+}
+
+/**
+ * A record or instance whose pod was not in the list: read the pod once by name before treating
+ * it as gone, since it may have been bound after the list was taken.
+ */
+async function confirmMissing(deps: PodDeps, target: PodViews): Promise<PodViews> {
+  const namespace = target.record?.namespace ?? target.view?.namespace;
+  const name = target.record?.name ?? target.view?.name;
+  const uid = target.record?.uid ?? target.view?.ref.podUid;
+  if (!namespace || !name) return target;
+  try {
+    const pod = await deps.kube.core.readNamespacedPod({ name, namespace });
+    if (pod.metadata?.uid === uid && pod.spec?.nodeName === deps.node) return { ...target, pod };
+  } catch (err) {
+    const classified = kubeError(err, `read pod ${namespace}/${name}`);
+    if (!(classified instanceof NotFoundError)) throw classified;
+  }
+  return target;
+}

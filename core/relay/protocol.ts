@@ -1,0 +1,115 @@
+/**
+ * The webhook between the in-cluster relay and the podEvents function. A request carries
+ * identifiers only ("pokes"), never a spec: the function reads the pod from the API server,
+ * so a forged or replayed poke can at most cause a harmless re-reconcile.
+ *
+ *   POST /api/podEvents
+ *   x-funclet-signature: t=<epoch ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+ *   {"node":"vk-1","events":[{"type":"MODIFIED","namespace":"ns","name":"p","uid":"...","resourceVersion":"123"}]}
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const signatureHeader = 'x-funclet-signature';
+/** Requests signed longer ago (or further ahead) than this are refused as replays. */
+export const replayWindowMs = 5 * 60_000;
+/** Larger bodies are refused before they are read in full. */
+export const maxBodyBytes = 1024 * 1024;
+/** The relay sends at most this many pokes per request. */
+export const maxEventsPerBatch = 100;
+
+export const PokeType = { ADDED: 'ADDED', MODIFIED: 'MODIFIED', DELETED: 'DELETED' } as const;
+export type PokeType = keyof typeof PokeType;
+
+export interface Poke {
+  type: PokeType;
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Opaque: compared for equality only. */
+  resourceVersion: string;
+}
+
+export interface PokeBatch {
+  node: string;
+  events: Poke[];
+}
+
+export function sign(secret: string, body: string, timestampMs: number): string {
+  const mac = createHmac('sha256', secret).update(`${timestampMs}.${body}`).digest('hex');
+  return `t=${timestampMs},v1=${mac}`;
+}
+
+export type Verification = { ok: true } | { ok: false; problem: string };
+
+/** Checks the signature header against the body in constant time, and its age against the window. */
+export function verify(
+  secrets: readonly string[],
+  body: string,
+  header: string | null | undefined,
+  nowMs: number,
+): Verification {
+  if (!header) return { ok: false, problem: 'missing signature' };
+  const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
+  const t = Number(parts.t);
+  const given = parts.v1;
+  if (!Number.isSafeInteger(t) || typeof given !== 'string' || !/^[0-9a-f]{64}$/.test(given)) {
+    return { ok: false, problem: 'malformed signature' };
+  }
+  if (Math.abs(nowMs - t) > replayWindowMs)
+    return { ok: false, problem: 'signature outside the replay window' };
+  const givenBytes = Buffer.from(given, 'hex');
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
+    if (timingSafeEqual(expected, givenBytes)) return { ok: true };
+  }
+  return { ok: false, problem: 'signature mismatch' };
+}
+
+export type Parsed = { ok: true; batch: PokeBatch } | { ok: false; problem: string };
+
+const dns1123 = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** Parses and validates a batch; any deviation from the schema refuses the whole request. */
+export function parseBatch(body: string): Parsed {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { ok: false, problem: 'body is not JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null) return { ok: false, problem: 'body must be an object' };
+  const { node, events } = raw as { node?: unknown; events?: unknown };
+  if (typeof node !== 'string' || !dns1123.test(node))
+    return { ok: false, problem: 'node must be a node name' };
+  if (!Array.isArray(events)) return { ok: false, problem: 'events must be an array' };
+  if (events.length > maxEventsPerBatch)
+    return { ok: false, problem: `at most ${maxEventsPerBatch} events per request` };
+  const pokes: Poke[] = [];
+  for (const [i, e] of events.entries()) {
+    const p = e as Partial<Record<keyof Poke, unknown>> | null;
+    if (
+      typeof p !== 'object' ||
+      p === null ||
+      typeof p.type !== 'string' ||
+      !(p.type in PokeType) ||
+      typeof p.namespace !== 'string' ||
+      !dns1123.test(p.namespace) ||
+      typeof p.name !== 'string' ||
+      !dns1123.test(p.name) ||
+      typeof p.uid !== 'string' ||
+      !/^[0-9a-fA-F-]{1,64}$/.test(p.uid) ||
+      typeof p.resourceVersion !== 'string' ||
+      p.resourceVersion.length > 64
+    ) {
+      return { ok: false, problem: `events[${i}] is not a valid poke` };
+    }
+    pokes.push({
+      type: p.type as PokeType,
+      namespace: p.namespace,
+      name: p.name,
+      uid: p.uid,
+      resourceVersion: p.resourceVersion,
+    });
+  }
+  return { ok: true, batch: { node, events: pokes } };
+}

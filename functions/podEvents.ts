@@ -1,0 +1,64 @@
+import { handlePokes } from '../core/pods/pokes.ts';
+import { maxBodyBytes, parseBatch, signatureHeader, verify } from '../core/relay/protocol.ts';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from './azure.ts';
+import { invocationLogger, podDeps, runtimeFor, sharedRuntime, type RuntimeSource } from './runtime.ts';
+
+const pokeConcurrency = 8;
+
+/**
+ * The relay's webhook. Refuses, without touching anything: 401 for a missing, wrong or stale
+ * signature, 413 for a body over the cap, 400 for a malformed body or an unknown node.
+ * Answers 200 once every poke is reconciled or remembered for the next resync, 503 otherwise
+ * (the relay retries).
+ */
+export function podEventsHandler(source: RuntimeSource = sharedRuntime) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const logger = invocationLogger(context);
+    const runtime = runtimeFor(source, logger);
+    const secret = runtime.config.webhookSecret;
+    if (secret === undefined) {
+      logger.error('podEvents is called but FUNCLET_WEBHOOK_SECRET is not set');
+      return { status: 503, jsonBody: { error: 'webhook not configured' } };
+    }
+    const declared = Number(request.headers.get('content-length') ?? '0');
+    if (declared > maxBodyBytes) return refuse(logger, 413, 'body too large');
+    const body = await request.text();
+    if (Buffer.byteLength(body) > maxBodyBytes) return refuse(logger, 413, 'body too large');
+
+    const verification = verify([secret], body, request.headers.get(signatureHeader), runtime.now());
+    if (!verification.ok) return refuse(logger, 401, verification.problem);
+    const parsed = parseBatch(body);
+    if (!parsed.ok) return refuse(logger, 400, parsed.problem);
+    const node = runtime.config.nodes.find((n) => n.name === parsed.batch.node);
+    if (!node) return refuse(logger, 400, `node ${parsed.batch.node} is not served here`);
+
+    const log = logger.child({ node: node.name, provider: node.provider });
+    const results = await handlePokes(
+      await podDeps(runtime, node, log),
+      parsed.batch.events,
+      pokeConcurrency,
+    );
+    const failed = results.filter((r) => r.status === 'failed').length;
+    log.info('pod events handled', {
+      pokes: parsed.batch.events.length,
+      reconciled: results.filter((r) => r.status === 'reconciled').length,
+      skipped: results.filter((r) => r.status === 'skipped').length,
+      deferred: results.filter((r) => r.status === 'deferred').length,
+      failed,
+    });
+    return { status: failed > 0 ? 503 : 200, jsonBody: { results } };
+  };
+}
+
+function refuse(
+  logger: ReturnType<typeof invocationLogger>,
+  status: number,
+  problem: string,
+): HttpResponseInit {
+  logger.warn('pod events request refused', { status, problem });
+  return { status, jsonBody: { error: problem } };
+}
+
+export const podEvents = podEventsHandler();
+
+app.http('podEvents', { methods: ['POST'], authLevel: 'function', handler: podEvents });

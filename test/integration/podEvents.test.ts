@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { TimerLoop } from '../../cli/timerLoop.ts';
+import { Setting } from '../../core/config.ts';
+import { MockProvider } from '../../core/providers/mock/provider.ts';
+import { sign, type Poke } from '../../core/relay/protocol.ts';
+import { podEventsHandler } from '../../functions/podEvents.ts';
+import type { Runtime } from '../../functions/runtime.ts';
+import { freshRuntimes, functionSettings, invocation } from '../support/functions.ts';
+import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { testEnv, uniqueName } from '../support/env.ts';
+import { waitFor } from '../support/process.ts';
+import { keepNodeReady, onVirtualNode } from '../support/virtualNode.ts';
+import { pokeRequest } from '../support/webhook.ts';
+
+const secret = 'a-webhook-secret-of-at-least-32-characters';
+
+describe('the podEvents webhook', () => {
+  let admin: KubeConfig;
+  let core: CoreV1Api;
+  let runtimes: () => Runtime;
+  let lease: TimerLoop;
+  let mock: MockProvider;
+  const node = uniqueName('vk-events');
+  const namespace = uniqueName('events');
+
+  const call = async (request: ReturnType<typeof pokeRequest>) =>
+    podEventsHandler(runtimes)(request, invocation('podEvents').context);
+  const pokeFor = (pod: V1Pod, type: Poke['type'] = 'MODIFIED'): Poke => ({
+    type,
+    namespace,
+    name: pod.metadata!.name!,
+    uid: pod.metadata!.uid!,
+    resourceVersion: pod.metadata!.resourceVersion!,
+  });
+  const boundPod = async (name: string) => {
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: { ...onVirtualNode(node), containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    });
+    let pod: V1Pod | undefined;
+    await waitFor(
+      `${name} bound`,
+      async () => {
+        pod = await core.readNamespacedPod({ name, namespace });
+        return pod.spec?.nodeName === node;
+      },
+      { timeoutMs: 30_000 },
+    );
+    return pod!;
+  };
+
+  before(async () => {
+    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    core = admin.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    runtimes = freshRuntimes(
+      functionSettings({
+        kubeconfig: await functionKubeconfig(admin),
+        tablePrefix: `ev${Math.random().toString(36).slice(2, 8)}`,
+        nodes: [{ name: node, provider: 'mock' }],
+        extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: '0' },
+      }),
+    );
+    lease = await keepNodeReady(runtimes);
+    mock = new MockProvider({
+      table: await runtimes().tables.table('mockInstances'),
+      startDelayMs: 0,
+      now: Date.now,
+    });
+    await waitFor(
+      'the default ServiceAccount',
+      async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+  });
+
+  after(async () => {
+    await lease.stop();
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await core.deleteNode({ name: node }).catch(() => undefined);
+  });
+
+  it('starts a pod from one signed poke, without any resync', async () => {
+    const pod = await boundPod('poked');
+    const response = await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));
+    assert.equal(response.status, 200);
+    const instances = (await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid);
+    assert.equal(instances.length, 1);
+    // The next poke (the pod's own status change) reports it Running.
+    const updated = await core.readNamespacedPod({ name: 'poked', namespace });
+    assert.equal((await call(pokeRequest(secret, node, [pokeFor(updated)]))).status, 200);
+    assert.equal((await core.readNamespacedPod({ name: 'poked', namespace })).status?.phase, 'Running');
+  });
+
+  it('deletes the pod and its instance from DELETED-path pokes', async () => {
+    const pod = await boundPod('doomed');
+    await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));
+    await core.deleteNamespacedPod({ name: 'doomed', namespace });
+    const deleting = await core.readNamespacedPod({ name: 'doomed', namespace });
+    assert.equal((await call(pokeRequest(secret, node, [pokeFor(deleting)]))).status, 200);
+    await assert.rejects(
+      core.readNamespacedPod({ name: 'doomed', namespace }),
+      (e: { code?: number }) => e.code === 404,
+    );
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 0);
+  });
+
+  it('deletes the instance of a pod that no longer exists, found by UID', async () => {
+    const pod = await boundPod('vanishing');
+    await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));
+    // Removed behind Funclet's back (grace 0), so only the DELETED poke says so.
+    await core.deleteNamespacedPod({ name: 'vanishing', namespace, gracePeriodSeconds: 0 });
+    await waitFor(
+      'the pod gone',
+      async () =>
+        (await core.listNamespacedPod({ namespace, fieldSelector: 'metadata.name=vanishing' })).items
+          .length === 0,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    assert.equal((await call(pokeRequest(secret, node, [pokeFor(pod, 'DELETED')]))).status, 200);
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 0);
+  });
+
+  it('creates one instance for duplicate pokes, and skips pokes it has already acted on', async () => {
+    const pod = await boundPod('dupes');
+    const poke = pokeFor(pod, 'ADDED');
+    const responses = await Promise.all([
+      call(pokeRequest(secret, node, [poke, poke])),
+      call(pokeRequest(secret, node, [poke])),
+    ]);
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [200, 200],
+    );
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 1);
+    const again = await call(pokeRequest(secret, node, [poke]));
+    assert.equal(again.status, 200);
+    assert.deepEqual(
+      (again.jsonBody as { results: { status: string }[] }).results.map((r) => r.status),
+      ['skipped'],
+    );
+  });
+
+  describe('refuses bad requests without touching anything', () => {
+    const cases: [string, number, (pod: V1Pod) => ReturnType<typeof pokeRequest>][] = [
+      ['a missing signature', 401, (pod) => pokeRequest(secret, node, [pokeFor(pod)], { signature: null })],
+      [
+        'a forged signature',
+        401,
+        (pod) => pokeRequest('not-the-secret-but-just-as-long-as-one', node, [pokeFor(pod)]),
+      ],
+      [
+        'a replayed request (old timestamp)',
+        401,
+        (pod) => pokeRequest(secret, node, [pokeFor(pod)], { timestampMs: Date.now() - 6 * 60_000 }),
+      ],
+      ['malformed JSON', 400, () => pokeRequest(secret, node, [], { body: '{"node": "x", "events": [' })],
+      [
+        'a poke that is not one',
+        400,
+        () =>
+          pokeRequest(secret, node, [], { body: JSON.stringify({ node, events: [{ type: 'EXPLODE' }] }) }),
+      ],
+      ['an unknown node', 400, (pod) => pokeRequest(secret, 'someone-elses-node', [pokeFor(pod)])],
+      [
+        'a 2 MiB body',
+        413,
+        (pod) => {
+          const body = JSON.stringify({ node, events: [pokeFor(pod)], pad: 'x'.repeat(2 * 1024 * 1024) });
+          return pokeRequest(secret, node, [], { body, signature: sign(secret, body, Date.now()) });
+        },
+      ],
+    ];
+    for (const [what, status, request] of cases) {
+      it(`${what}: ${status}`, async () => {
+        const pod = await boundPod(uniqueName('untouched'));
+        const response = await call(request(pod));
+        assert.equal(response.status, status);
+        assert.equal(
+          (await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length,
+          0,
+          'no instance',
+        );
+        const after = await core.readNamespacedPod({ name: pod.metadata!.name!, namespace });
+        assert.equal(after.metadata?.resourceVersion, pod.metadata?.resourceVersion, 'the pod is unchanged');
+        const records = await (
+          await runtimes().tables.table('pods')
+        )
+          .listEntities({ queryOptions: { filter: `RowKey eq '${pod.metadata!.uid!}'` } })
+          .next();
+        assert.equal(records.done, true, 'no record written');
+      });
+    }
+  });
+});
