@@ -103,6 +103,6 @@ function fromEntity(row: TableEntityResult<Entity>): PodRecord {
     node: partitionKey ?? '',
     uid: rowKey ?? '',
     etag,
-    attempt: Number(fields.attempt) || 0,
+    attempt: typeof fields.attempt === 'number' ? fields.attempt : 0,
   };
 }
