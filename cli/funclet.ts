@@ -3,16 +3,27 @@
  * The `funclet` command.
  *
  *   funclet local [--node NAME]   run Funclet's main job locally (control plane, Azurite, mock provider)
+ *   funclet relay                 run the in-cluster relay (settings from the environment)
+ *
+ * Each command's module is loaded only when it runs, so the relay image never loads the local run.
  */
 import { parseArgs } from 'node:util';
-import { runLocal } from './local.ts';
+import { ConfigError } from '../core/errors.ts';
 
 const usage = `usage: funclet <command> [options]
 
 commands:
   local [--node NAME]   run Funclet locally: a local control plane (or $KUBECONFIG), Azurite,
-                        the mock provider and the timer functions on their schedules; Ctrl-C stops
+                        the mock provider, the functions and the relay; Ctrl-C stops
+  relay                 run the in-cluster relay (FUNCLET_RELAY_NODES, FUNCLET_WEBHOOK_URL,
+                        FUNCLET_WEBHOOK_SECRET, FUNCLET_RELAY_PORT)
 `;
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+  });
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -22,12 +33,18 @@ async function main(argv: string[]): Promise<number> {
         args: rest,
         options: { node: { type: 'string', default: 'funclet-local' } },
       });
+      const { runLocal } = await import('./local.ts');
       const stop = await runLocal({ nodeName: values.node, kubeconfigPath: process.env.KUBECONFIG });
-      await new Promise<void>((resolve) => {
-        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-      });
+      await untilSignal();
       process.stdout.write('stopping\n');
       await stop();
+      return 0;
+    }
+    case 'relay': {
+      const { relayOptionsFromEnv, runRelay } = await import('./relay.ts');
+      const relay = await runRelay(relayOptionsFromEnv(process.env));
+      await untilSignal();
+      await relay.stop();
       return 0;
     }
     case undefined:
@@ -41,4 +58,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`funclet: ${err.message}\n`);
+  process.exitCode = 2;
+}

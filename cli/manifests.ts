@@ -12,12 +12,16 @@ import {
 /** infra/k8s: the namespace, ServiceAccounts and least-privilege RBAC Funclet needs in a cluster. */
 export const k8sManifestDir = fileURLToPath(new URL('../infra/k8s/', import.meta.url));
 
-/** Every object in the YAML files of `dir` (kustomization.yaml excluded), in file order. */
+/**
+ * Every object in the YAML files of `dir`, in file order: the namespace, ServiceAccounts and
+ * RBAC. The relay Deployment is left out: it needs an image and settings, and is installed by
+ * `funclet attach` (or `kubectl apply -k infra/k8s`) once both exist.
+ */
 export function readManifests(dir = k8sManifestDir, files?: readonly string[]): KubernetesObject[] {
   const names =
     files ??
     readdirSync(dir)
-      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'relay-deployment.yaml')
       .sort();
   return names.flatMap((f) => loadAllYaml(readFileSync(join(dir, f), 'utf8')) as KubernetesObject[]);
 }

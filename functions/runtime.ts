@@ -7,7 +7,7 @@ import { loadConfig, type Config, type VirtualNodeConfig } from '../core/config.
 import { kubeClients, type KubeClients, type KubeRequestObserver } from '../core/kube/clients.ts';
 import { kubeConfigFromText } from '../core/kube/kubeconfig.ts';
 import { createLogger, type Logger, type LogSink } from '../core/log.ts';
-import { createProvider } from '../core/providers/index.ts';
+import { createProvider, type ProviderOverrides } from '../core/providers/index.ts';
 import type { Provider } from '../core/providers/provider.ts';
 import type { ProviderName } from '../core/providers/types.ts';
 import { Tables, type TableRequestObserver } from '../core/state/tables.ts';
@@ -32,6 +32,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Request counters for benchmarks. */
   observe?: { kube?: KubeRequestObserver; tables?: TableRequestObserver };
+  /** Provider credentials for tests and the local run; the cloud's own chains otherwise. */
+  providers?: ProviderOverrides;
 }
 
 /** Validates settings and builds the clients; throws ConfigError naming each bad setting. */
@@ -49,7 +51,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     provider(name, logger) {
       let provider = providers.get(name);
       if (!provider) {
-        provider = createProvider(name, { config, tables, logger, now });
+        provider = createProvider(name, { config, tables, logger, now, overrides: options.providers });
         providers.set(name, provider);
         provider.catch(() => providers.delete(name));
       }

@@ -36,6 +36,8 @@ export interface DecisionInput {
 }
 
 const maxBackoffMs = 5 * 60_000;
+/** How long a creation claim holds off other invocations; longer than any provider create call. */
+export const creationClaimTtlMs = 2 * 60_000;
 
 export function isTerminal(phase: string | undefined): phase is 'Succeeded' | 'Failed' {
   return phase === 'Succeeded' || phase === 'Failed';
@@ -82,6 +84,12 @@ export function decidePod(input: DecisionInput): Decision {
       reason: 'DeadlineExceeded',
       message: `Pod was active on the node longer than the specified deadline (${deadlineSeconds} s)`,
     };
+  }
+
+  const claimed =
+    record?.creatingSinceMs !== undefined && nowMs - record.creatingSinceMs < creationClaimTtlMs;
+  if (claimed && (!view || view.ref.id === record.providerId)) {
+    return { action: 'none', why: 'another invocation is starting the instance' };
   }
 
   const policy = restartPolicyOf(pod);

@@ -4,11 +4,11 @@ import { mergePatch, type KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { ContainerState, ProviderPodView, ProviderRef } from '../providers/types.ts';
+import type { ContainerState, ProviderPodView, ProviderRef, ResolvedPod } from '../providers/types.ts';
 import type { PodRecord, PodRecords } from '../state/podRecords.ts';
-import { decidePod, restartPolicyOf, type Decision } from './decide.ts';
+import { decidePod, isTerminal, restartPolicyOf, type Decision } from './decide.ts';
 import { recordPodEvent, type PodEvent } from './events.ts';
-import { ContainerConfigError, resolvePod, type ResolverApi } from './resolve/index.ts';
+import { ContainerConfigError, resolvePodWithWarnings, type ResolverApi } from './resolve/index.ts';
 import { podStatus, podStatusChanged, type StatusContext } from './status.ts';
 
 /** What reconciling a pod needs; built fresh per invocation. */
@@ -149,13 +149,15 @@ async function startInstance(
 ): Promise<PodOutcome[]> {
   const restarting = record?.providerId !== undefined;
   const attempt = restarting ? record.attempt + 1 : (record?.attempt ?? 0);
-  if (restarting) await deps.provider.deletePod(refOf(deps, record));
   const nowMs = deps.now();
 
-  let ref: ProviderRef;
+  let resolved: ResolvedPod;
   try {
-    const resolved = await resolvePod(pod, deps.resolver, { node: deps.node, attempt, nowMs });
-    ref = await deps.provider.createPod(resolved);
+    const result = await resolvePodWithWarnings(pod, deps.resolver, { node: deps.node, attempt, nowMs });
+    resolved = result.pod;
+    for (const warning of result.warnings) {
+      await event(deps, logger, pod, { type: 'Warning', reason: warning.reason, message: warning.message });
+    }
   } catch (err) {
     if (err instanceof ContainerConfigError) {
       const outcome = await postStatus(deps, pod, undefined, {
@@ -173,25 +175,33 @@ async function startInstance(
       );
       return [outcome, 'configError'];
     }
+    if (err instanceof InvalidInputError)
+      return refuse(deps, logger, pod, record, `the pod cannot run: ${err.message}`);
+    throw err;
+  }
+
+  // Claim the start in the record first: of two invocations racing to start this pod, one wins
+  // the ETag-guarded write; the other reloads, sees the claim and leaves the pod to the winner.
+  const claim = await deps.records.save({
+    ...(record ?? {
+      node: deps.node,
+      uid: pod.metadata!.uid!,
+      namespace: pod.metadata!.namespace!,
+      name: pod.metadata!.name!,
+      attempt,
+    }),
+    creatingSinceMs: nowMs,
+  });
+  if (restarting) await deps.provider.deletePod(refOf(deps, record));
+
+  let ref: ProviderRef;
+  try {
+    ref = await deps.provider.createPod(resolved);
+  } catch (err) {
+    // Release the claim so the next pass (or a retry of this one) need not wait for it to expire.
+    const released = await deps.records.save({ ...claim, creatingSinceMs: undefined }).catch(() => undefined);
     if (err instanceof InvalidInputError) {
-      const never = restartPolicyOf(pod) === 'Never';
-      const message = `${deps.provider.name} cannot run this pod: ${err.message}`;
-      const outcome = await postStatus(deps, pod, undefined, {
-        record,
-        nowMs,
-        ...(never
-          ? { verdict: { phase: 'Failed', reason: 'ProviderFailed', message } }
-          : { waiting: { reason: 'ProviderFailed', message } }),
-      });
-      await warnOnce(
-        deps,
-        logger,
-        pod,
-        record,
-        { type: 'Warning', reason: 'ProviderFailed', message },
-        'ProviderFailed',
-      );
-      return [outcome, 'refused'];
+      return refuse(deps, logger, pod, released, `${deps.provider.name} cannot run this pod: ${err.message}`);
     }
     throw err;
   }
@@ -207,7 +217,7 @@ async function startInstance(
     startedAtMs: record?.startedAtMs ?? nowMs,
     lastTermination: ended ? JSON.stringify(terminations(ended)) : record?.lastTermination,
     lastResourceVersion: record?.lastResourceVersion,
-    etag: record?.etag,
+    etag: claim.etag,
   });
   const outcome = await postStatus(deps, pod, undefined, {
     record: saved,
@@ -222,6 +232,36 @@ async function startInstance(
   return [restarting ? 'restarted' : 'created', outcome];
 }
 
+/**
+ * A pod that cannot run as specified: Failed under restartPolicy Never, otherwise Pending with
+ * the reason on its containers (retried each pass, in case the spec or the provider changes).
+ */
+async function refuse(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  message: string,
+): Promise<PodOutcome[]> {
+  const never = restartPolicyOf(pod) === 'Never';
+  const outcome = await postStatus(deps, pod, undefined, {
+    record,
+    nowMs: deps.now(),
+    ...(never
+      ? { verdict: { phase: 'Failed', reason: 'ProviderFailed', message } }
+      : { waiting: { reason: 'ProviderFailed', message } }),
+  });
+  await warnOnce(
+    deps,
+    logger,
+    pod,
+    record,
+    { type: 'Warning', reason: 'ProviderFailed', message },
+    'ProviderFailed',
+  );
+  return [outcome, 'refused'];
+}
+
 /** Deletes the instance; once the provider no longer has it, removes the pod and its record. */
 async function deletePod(
   deps: PodDeps,
@@ -234,7 +274,8 @@ async function deletePod(
   if (ref) {
     await deps.provider.deletePod(ref);
     const still = await deps.provider.getPod(ref);
-    if (still) {
+    // An instance that has ended runs nothing any more, even if the provider still lists it.
+    if (still && !isTerminal(still.phase)) {
       logger.info('waiting for the provider to finish deleting the instance', { instance: ref.id });
       return ['waiting'];
     }

@@ -3,12 +3,24 @@ import type { Logger } from '../log.ts';
 import type { Tables } from '../state/tables.ts';
 import type { Provider } from './provider.ts';
 import type { ProviderName } from './types.ts';
+import type { TokenCredential } from '@azure/identity';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 
 export interface ProviderDeps {
   config: Config;
   tables: Tables;
   logger: Logger;
   now: () => number;
+  /**
+   * Credentials and trust for the provider clients. In Azure and AWS these come from the
+   * standard chains (managed identity, the AWS SDK chain); tests and the local run pass their own.
+   */
+  overrides?: ProviderOverrides;
+}
+
+export interface ProviderOverrides {
+  aci?: { credential?: TokenCredential; trustedCaPem?: string };
+  ecs?: { credentials?: AwsCredentialIdentity };
 }
 
 /**
@@ -29,12 +41,20 @@ export async function createProvider(name: ProviderName, deps: ProviderDeps): Pr
     case 'aci': {
       const { createAciProvider } = await import('./aci/provider.ts');
       if (!deps.config.aci) throw new Error('aci provider requested without ACI settings');
-      return createAciProvider(deps.config.aci, { clusterName: deps.config.clusterName, logger });
+      return createAciProvider(deps.config.aci, {
+        clusterName: deps.config.clusterName,
+        logger,
+        ...deps.overrides?.aci,
+      });
     }
     case 'ecs': {
       const { createEcsProvider } = await import('./ecs/provider.ts');
       if (!deps.config.ecs) throw new Error('ecs provider requested without ECS settings');
-      return createEcsProvider(deps.config.ecs, { clusterName: deps.config.clusterName, logger });
+      return createEcsProvider(deps.config.ecs, {
+        clusterName: deps.config.clusterName,
+        logger,
+        ...deps.overrides?.ecs,
+      });
     }
   }
 }

@@ -90,6 +90,12 @@ export type ResolvedVolume =
       kind: 'files';
       source: 'configMap' | 'secret' | 'projected' | 'downwardAPI';
       files: VolumeFile[];
+      /**
+       * Injected by Kubernetes rather than asked for in the pod spec (the kube-api-access-*
+       * service account token volume). A provider that cannot mount files leaves it out, with
+       * its mounts, instead of refusing the pod.
+       */
+      automatic?: boolean;
     }
   | {
       name: string;

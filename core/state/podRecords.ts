@@ -24,6 +24,12 @@ export interface PodRecord {
   lastTermination?: string;
   /** The reason of the last Warning event sent, so a pass does not repeat it. */
   lastWarningReason?: string;
+  /**
+   * Set while an invocation starts an instance (claimed before the provider call, cleared when
+   * the instance is recorded). A concurrent invocation that sees a fresh claim waits instead of
+   * creating a second instance; a stale one (its owner crashed) is taken over.
+   */
+  creatingSinceMs?: number;
   /** The last pod resourceVersion the event path acted on (opaque: compared for equality only). */
   lastResourceVersion?: string;
   etag?: string;

@@ -42,7 +42,8 @@ const gib = 1024 * 1024 * 1024;
 
 export type TaskDefinitionInput = RegisterTaskDefinitionCommandInput & { family: string };
 
-export function taskDefinitionFor(pod: ResolvedPod, settings: TaskDefinitionSettings): TaskDefinitionInput {
+export function taskDefinitionFor(input: ResolvedPod, settings: TaskDefinitionSettings): TaskDefinitionInput {
+  const pod = withoutAutomaticVolumes(input);
   if (pod.containers.length === 0) throw new InvalidInputError('the pod has no containers');
   const total = pod.containers.length + pod.initContainers.length;
   if (total > maxContainers) {
@@ -115,6 +116,29 @@ function podNeed(pod: ResolvedPod, defs: readonly ContainerDefinition[]): Fargat
       sum(defs.map((d) => d.memoryReservation ?? 0)),
       ...defs.map((d) => d.memory ?? 0),
     ),
+  };
+}
+
+/**
+ * Kubernetes mounts a service account token volume (kube-api-access-*) into every pod unless it
+ * opts out. Fargate cannot mount files without EFS, and refusing every pod for a volume nobody
+ * asked for would help no one: the task runs without it, so its containers get no Kubernetes API
+ * token. Volumes the pod asks for itself are still refused below.
+ */
+function withoutAutomaticVolumes(pod: ResolvedPod): ResolvedPod {
+  const automatic = new Set(
+    pod.volumes.filter((v) => v.kind === 'files' && v.automatic === true).map((v) => v.name),
+  );
+  if (automatic.size === 0) return pod;
+  const strip = (c: ResolvedPod['containers'][number]) => ({
+    ...c,
+    volumeMounts: c.volumeMounts.filter((m) => !automatic.has(m.name)),
+  });
+  return {
+    ...pod,
+    volumes: pod.volumes.filter((v) => !automatic.has(v.name)),
+    containers: pod.containers.map(strip),
+    initContainers: pod.initContainers.map(strip),
   };
 }
 

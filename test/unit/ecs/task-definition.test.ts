@@ -370,3 +370,29 @@ void describe('an ECS task definition from a pod', () => {
     });
   });
 });
+
+describe('the service account token volume Kubernetes injects', () => {
+  it('is left out of the task instead of refusing the pod, while a projected volume the pod asks for is refused', () => {
+    const token = {
+      name: 'kube-api-access-abcde',
+      kind: 'files' as const,
+      source: 'projected' as const,
+      automatic: true,
+      files: [{ path: 'token', contentBase64: 'dG9rZW4=', mode: 0o644 }],
+    };
+    const mount = {
+      name: token.name,
+      mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+      readOnly: true,
+    };
+    const pod = resolvedPod({ volumes: [token], containers: [container({ volumeMounts: [mount] })] });
+    const def = taskDefinitionFor(pod, settings);
+    assert.equal(def.volumes, undefined);
+    assert.deepEqual(def.containerDefinitions?.[0]?.mountPoints ?? [], []);
+    const asked = resolvedPod({
+      volumes: [{ ...token, automatic: false }],
+      containers: [container({ volumeMounts: [mount] })],
+    });
+    assert.throws(() => taskDefinitionFor(asked, settings), /kube-api-access-abcde/);
+  });
+});

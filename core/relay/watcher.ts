@@ -1,0 +1,169 @@
+/**
+ * The in-cluster relay: one list+watch per virtual node, each node's pod changes batched and
+ * POSTed, signed, to the podEvents function. It is an accelerator: everything it could lose
+ * (a batch the webhook refused, pokes evicted during a long outage, pokes pending at a crash)
+ * is repaired by podResync within a minute, so it holds nothing that must survive a restart.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { defaultBackoff, type Backoff } from './backoff.ts';
+import { PokeBatcher } from './batcher.ts';
+import { sleep, systemClock, type Clock } from './clock.ts';
+import { kubePodSource } from './kubePodSource.ts';
+import { startNodeWatch, type NodeWatch } from './nodeWatch.ts';
+import type { PodSource } from './podSource.ts';
+import { maxEventsPerBatch, replayWindowMs } from './protocol.ts';
+import { webhookSender, Delivery, type WebhookSender } from './webhook.ts';
+
+export interface RelayOptions {
+  /** Credentials to list and watch pods (the funclet-relay ServiceAccount). Required unless `podSource` is given. */
+  kubeConfig?: KubeConfig;
+  /** Where pods come from; built from `kubeConfig` by default. Tests pass a fake. */
+  podSource?: PodSource;
+  /** The virtual nodes whose pods are relayed. */
+  nodes: readonly string[];
+  /** The podEvents function URL (with its function key, if it has one). */
+  webhookUrl: string;
+  /** The HMAC secret shared with podEvents. */
+  secret: string;
+  logger: Logger;
+  /** At most this many pokes per request (the protocol caps it at 100). */
+  batchMaxEvents?: number;
+  /** A poke waits at most this long for others to share its request. */
+  batchMaxDelayMs?: number;
+  /** Pods waiting per node beyond this evict the oldest (see PokeBatcher). */
+  maxPendingPerNode?: number;
+  /** healthy() turns false once a node's list/watch has failed continuously for this long. */
+  unhealthyAfterMs?: number;
+  /** stop() waits this long for pending pokes to be delivered. */
+  stopFlushTimeoutMs?: number;
+  backoff?: Backoff;
+  webhookAttemptTimeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Epoch ms; for signatures and health. Defaults to the clock's. */
+  now?: () => number;
+  /** Timers for batching and backoff; tests inject a fake one. */
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface Relay {
+  /** True once every node's first list has succeeded (its pods have been handed to the batcher). */
+  ready(): boolean;
+  /** False while some node's list/watch has been failing for longer than unhealthyAfterMs. */
+  healthy(): boolean;
+  /** Ends the watches, delivers what is pending (bounded by stopFlushTimeoutMs), and resolves. */
+  stop(): Promise<void>;
+}
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function startRelay(options: RelayOptions): Relay {
+  const baseClock = options.clock ?? systemClock;
+  const clock: Clock = options.now ? { ...baseClock, now: options.now } : baseClock;
+  const random = options.random ?? Math.random;
+  const backoff = options.backoff ?? defaultBackoff;
+  const batchMaxEvents = options.batchMaxEvents ?? maxEventsPerBatch;
+  const batchMaxDelayMs = options.batchMaxDelayMs ?? 250;
+  const unhealthyAfterMs = options.unhealthyAfterMs ?? 2 * 60_000;
+  const stopFlushTimeoutMs = options.stopFlushTimeoutMs ?? 5_000;
+  checkOptions(options, batchMaxEvents);
+  const source = options.podSource ?? kubePodSource(options.kubeConfig!, clock);
+  const log = options.logger;
+
+  const watchSignal = new AbortController();
+  const deliverySignal = new AbortController();
+  const send: WebhookSender = webhookSender({
+    url: options.webhookUrl,
+    secret: options.secret,
+    fetch: options.fetch ?? fetch,
+    clock,
+    random,
+    // A wait longer than the replay window would be pointless: the signature is renewed per attempt anyway.
+    backoff: { baseMs: backoff.baseMs, capMs: Math.min(backoff.capMs, replayWindowMs) },
+    attemptTimeoutMs: options.webhookAttemptTimeoutMs ?? 10_000,
+    logger: log,
+  });
+  let abandoned = 0;
+
+  const batchers = new Map<string, PokeBatcher>();
+  const watches = new Map<string, NodeWatch>();
+  for (const node of new Set(options.nodes)) {
+    const batcher = new PokeBatcher({
+      node,
+      maxEvents: batchMaxEvents,
+      maxDelayMs: batchMaxDelayMs,
+      maxPending: Math.max(options.maxPendingPerNode ?? 10_000, batchMaxEvents),
+      clock,
+      logger: log.child({ node }),
+      deliver: async (batch) => {
+        if ((await send(batch, deliverySignal.signal)) === Delivery.abandoned)
+          abandoned += batch.events.length;
+      },
+    });
+    batchers.set(node, batcher);
+    watches.set(
+      node,
+      startNodeWatch(
+        {
+          node,
+          source,
+          onPoke: (poke) => batcher.add(poke),
+          clock,
+          random,
+          backoff,
+          logger: log,
+          listPageSize: 500,
+          // client-go's reflector does the same: a 5-minute watch, stretched by up to a fifth at random.
+          watchTimeoutSeconds: () => Math.round(300 * (1 + 0.2 * random())),
+        },
+        watchSignal.signal,
+      ),
+    );
+  }
+  log.info('relay started', { nodes: [...batchers.keys()], batchMaxEvents, batchMaxDelayMs });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ready: () => [...watches.values()].every((w) => w.listed()),
+    healthy: () => {
+      const now = clock.now();
+      return [...watches.values()].every((w) => {
+        const since = w.failingSinceMs();
+        return since === undefined || now - since <= unhealthyAfterMs;
+      });
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        watchSignal.abort();
+        await Promise.all([...watches.values()].map((w) => w.done));
+        const drained = Promise.all([...batchers.values()].map((b) => b.drain()));
+        const bound = new AbortController();
+        await Promise.race([drained, sleep(clock, stopFlushTimeoutMs, bound.signal)]);
+        bound.abort();
+        // Whatever is still in flight or pending now is abandoned: podResync will see to it.
+        deliverySignal.abort();
+        await drained;
+        for (const b of batchers.values()) b.close();
+        if (abandoned > 0) log.warn('relay stopped with undelivered pokes', { pokes: abandoned });
+        log.info('relay stopped');
+      })()),
+  };
+}
+
+function checkOptions(o: RelayOptions, batchMaxEvents: number): void {
+  const problems: { setting: string; problem: string }[] = [];
+  if (!o.kubeConfig && !o.podSource) problems.push({ setting: 'kubeConfig', problem: 'is required' });
+  if (o.nodes.length === 0) problems.push({ setting: 'nodes', problem: 'must name at least one node' });
+  for (const node of o.nodes) {
+    if (!dns1123Subdomain.test(node))
+      problems.push({ setting: 'nodes', problem: `"${node}" is not a node name` });
+  }
+  if (!URL.canParse(o.webhookUrl) || !/^https?:$/.test(new URL(o.webhookUrl).protocol))
+    problems.push({ setting: 'webhookUrl', problem: 'must be an http(s) URL' });
+  if (o.secret.length === 0) problems.push({ setting: 'secret', problem: 'is required' });
+  if (!Number.isInteger(batchMaxEvents) || batchMaxEvents < 1 || batchMaxEvents > maxEventsPerBatch)
+    problems.push({ setting: 'batchMaxEvents', problem: `must be between 1 and ${maxEventsPerBatch}` });
+  if (problems.length > 0) throw new ConfigError(problems);
+}
