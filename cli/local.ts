@@ -1,27 +1,32 @@
 /**
  * `funclet local`: Funclet's main job on one machine. Starts a local control plane (or uses
- * $KUBECONFIG), Azurite and the mock provider, registers one virtual node, and runs the timer
- * functions on their real schedules in this process, until Ctrl-C stops everything.
+ * $KUBECONFIG), Azurite and the mock provider; runs the timer functions on their real
+ * schedules and podEvents on loopback, with the relay watching the node and poking it; applies
+ * a small demo Deployment and prints the node and pods as they change, until Ctrl-C stops
+ * everything.
  */
 import { readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Setting } from '../core/config.ts';
+import { withConnectionReuse } from '../core/kube/kubeconfig.ts';
+import { createLogger } from '../core/log.ts';
+import type { InvocationContext, Timer } from '../functions/azure.ts';
 import { leaseRenewHandler, leaseRenewSchedule } from '../functions/leaseRenew.ts';
 import { nodeStatusHandler, nodeStatusSchedule } from '../functions/nodeStatus.ts';
 import { podResyncHandler, podResyncSchedule } from '../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../functions/runtime.ts';
-import type { Timer, InvocationContext } from '../functions/azure.ts';
 import { startCluster, type Cluster } from '../test/cluster/cluster.ts';
 import { startAzurite, type Azurite } from '../test/support/azurite.ts';
+import { localWebhookSecret, startEventPath, type EventPath } from './eventPath.ts';
 import { hostContext, timerPayload } from './invocation.ts';
 import { functionServiceAccountKubeconfig } from './serviceAccount.ts';
 import { startTimerLoop, type TimerLoop } from './timerLoop.ts';
 
-type TimerFunction = {
+interface TimerFunction {
   name: string;
   schedule: string;
   handler: (source: () => Runtime) => (timer: Timer, context: InvocationContext) => Promise<void>;
-};
+}
 
 const timerFunctions: TimerFunction[] = [
   { name: 'leaseRenew', schedule: leaseRenewSchedule, handler: leaseRenewHandler },
@@ -33,6 +38,8 @@ export interface LocalOptions {
   nodeName: string;
   /** An existing cluster's admin kubeconfig; without it a local control plane starts. */
   kubeconfigPath?: string;
+  /** Apply the demo Deployment (default true). */
+  demo?: boolean;
   out?: (line: string) => void;
 }
 
@@ -49,9 +56,13 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
     );
   let cluster: Cluster | undefined;
   let azurite: Azurite | undefined;
+  let eventPath: EventPath | undefined;
+  let watcher: NodeJS.Timeout | undefined;
   const loops: TimerLoop[] = [];
   const stop = async () => {
+    clearInterval(watcher);
     await Promise.all(loops.map((l) => l.stop()));
+    await eventPath?.stop();
     await Promise.allSettled([azurite?.stop(), cluster?.stop()].filter((p) => p !== undefined));
   };
 
@@ -66,35 +77,94 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
       );
       cluster = await startCluster({ log: say });
       admin.loadFromString(cluster.adminKubeconfig);
-      say(
-        `control plane ready at ${cluster.server} in ${cluster.startSeconds.toFixed(1)} s; admin kubeconfig: ${cluster.adminKubeconfigPath}`,
-      );
+      say(`control plane ready at ${cluster.server} in ${cluster.startSeconds.toFixed(1)} s`);
     }
+    withConnectionReuse(admin);
     azurite = await startAzurite();
     say(`Azurite table service on port ${azurite.port}`);
 
-    const kubeconfig = await functionServiceAccountKubeconfig(admin, { expirationSeconds: 24 * 3600 });
+    const secret = localWebhookSecret();
     const env = {
       [Setting.nodes]: JSON.stringify([{ name: options.nodeName, provider: 'mock' }]),
-      [Setting.kubeconfig]: kubeconfig,
+      [Setting.kubeconfig]: await functionServiceAccountKubeconfig(admin, { expirationSeconds: 24 * 3600 }),
       [Setting.tableConnectionString]: azurite.connectionString,
+      [Setting.webhookSecret]: secret,
     };
     // One composition root, as one Functions host instance would have.
     const runtime = createRuntime({ env });
+    const runtimes = () => runtime;
     for (const fn of timerFunctions) {
-      const handler = fn.handler(() => runtime);
-      const run = async (isPastDue: boolean) => handler(timerPayload(isPastDue), hostContext(fn.name, out));
-      await run(false).catch((err: unknown) => say(`${fn.name} failed: ${String(err)}`));
+      const handler = fn.handler(runtimes);
+      const run = (isPastDue: boolean) => handler(timerPayload(isPastDue), hostContext(fn.name, out));
+      if (fn.name !== 'podResync')
+        await run(false).catch((err: unknown) => say(`${fn.name} failed: ${String(err)}`));
       loops.push(startTimerLoop(fn.schedule, run, (err) => say(`${fn.name} failed: ${String(err)}`)));
     }
-    const node = await admin.makeApiClient(CoreV1Api).readNode({ name: options.nodeName });
-    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    eventPath = await startEventPath({
+      admin,
+      runtimes,
+      nodes: [options.nodeName],
+      secret,
+      out,
+      logger: createLogger({ functionName: 'relay' }, { sink: (_l, line) => out(line) }),
+    });
+    say(`podEvents at ${eventPath.webhookUrl}; the relay watches node ${options.nodeName}`);
+
+    if (options.demo !== false) await applyDemo(admin, options.nodeName);
+    watcher = watchAndPrint(admin, options.nodeName, say);
     say(
-      `node ${options.nodeName}: Ready=${ready?.status ?? 'unknown'} (${ready?.reason ?? ''}); kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''} get nodes`,
+      `kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''} get nodes,pods -A -o wide`,
     );
     return stop;
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A Deployment of 3 pods that tolerate the virtual node's taint and select it. */
+async function applyDemo(admin: KubeConfig, node: string): Promise<void> {
+  const labels = { app: 'funclet-demo' };
+  await admin
+    .makeApiClient(AppsV1Api)
+    .createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'funclet-demo' },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              nodeSelector: { 'kubernetes.io/hostname': node },
+              tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' }],
+              containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }],
+            },
+          },
+        },
+      },
+    })
+    .catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 409) throw err;
+    });
+}
+
+/** Prints the node's Ready condition and each pod's phase whenever one of them changes. */
+function watchAndPrint(admin: KubeConfig, node: string, say: (line: string) => void): NodeJS.Timeout {
+  const core = admin.makeApiClient(CoreV1Api);
+  let last = '';
+  return setInterval(() => {
+    void (async () => {
+      const n = await core.readNode({ name: node });
+      const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+      const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
+      const view =
+        `node ${node} Ready=${ready}; pods: ` +
+        (pods.items
+          .map((p) => `${p.metadata?.namespace}/${p.metadata?.name} ${p.status?.phase ?? '?'}`)
+          .join(', ') || 'none');
+      if (view !== last) say((last = view));
+    })().catch(() => undefined);
+  }, 1000);
 }

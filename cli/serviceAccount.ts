@@ -3,6 +3,7 @@ import { kubeconfigDocument } from '../core/kube/kubeconfig.ts';
 import { applyManifests, readManifests } from './manifests.ts';
 
 export const functionServiceAccount = { namespace: 'funclet-system', name: 'funclet' } as const;
+export const relayServiceAccount = { namespace: 'funclet-system', name: 'funclet-relay' } as const;
 
 /**
  * Installs infra/k8s with an admin kubeconfig, then mints a token for the funclet
@@ -14,6 +15,15 @@ export async function functionServiceAccountKubeconfig(
   options: { expirationSeconds: number },
 ): Promise<string> {
   await applyManifests(admin, readManifests());
+  return serviceAccountKubeconfig(admin, functionServiceAccount, options);
+}
+
+/** A kubeconfig holding a fresh TokenRequest token of one ServiceAccount (infra/k8s applied already). */
+export async function serviceAccountKubeconfig(
+  admin: KubeConfig,
+  account: { namespace: string; name: string },
+  options: { expirationSeconds: number },
+): Promise<string> {
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
   const caPem = cluster.caData
@@ -22,13 +32,10 @@ export async function functionServiceAccountKubeconfig(
       ? (await import('node:fs')).readFileSync(cluster.caFile, 'utf8')
       : '';
   const request = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    ...functionServiceAccount,
+    ...account,
     body: { spec: { audiences: [], expirationSeconds: options.expirationSeconds } },
   });
   const token = request.status?.token;
-  if (!token)
-    throw new Error(
-      `TokenRequest for ${functionServiceAccount.namespace}/${functionServiceAccount.name} returned no token`,
-    );
-  return kubeconfigDocument({ server: cluster.server, caPem, user: functionServiceAccount.name, token });
+  if (!token) throw new Error(`TokenRequest for ${account.namespace}/${account.name} returned no token`);
+  return kubeconfigDocument({ server: cluster.server, caPem, user: account.name, token });
 }

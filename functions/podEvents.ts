@@ -1,5 +1,11 @@
 import { handlePokes } from '../core/pods/pokes.ts';
-import { maxBodyBytes, parseBatch, signatureHeader, verify } from '../core/relay/protocol.ts';
+import {
+  maxBodyBytes,
+  parseBatch,
+  signatureHeader,
+  verify,
+  type PokeResponse,
+} from '../core/relay/protocol.ts';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from './azure.ts';
 import { invocationLogger, podDeps, runtimeFor, sharedRuntime, type RuntimeSource } from './runtime.ts';
 
@@ -46,7 +52,23 @@ export function podEventsHandler(source: RuntimeSource = sharedRuntime) {
       deferred: results.filter((r) => r.status === 'deferred').length,
       failed,
     });
-    return { status: failed > 0 ? 503 : 200, jsonBody: { results } };
+    const byUid = new Map(parsed.batch.events.map((e) => [e.uid, e]));
+    const recheck = results.flatMap((r) => {
+      const poke = byUid.get(r.uid);
+      return r.status === 'reconciled' && r.recheckAfterMs !== undefined && poke
+        ? [
+            {
+              namespace: poke.namespace,
+              name: poke.name,
+              uid: poke.uid,
+              resourceVersion: poke.resourceVersion,
+              afterMs: r.recheckAfterMs,
+            },
+          ]
+        : [];
+    });
+    const response: PokeResponse = { results, recheck };
+    return { status: failed > 0 ? 503 : 200, jsonBody: response };
   };
 }
 

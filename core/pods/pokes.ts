@@ -6,7 +6,8 @@ import { runBounded } from '../util/concurrency.ts';
 import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
 
 export type PokeResult =
-  | { uid: string; status: 'reconciled'; outcomes: PodOutcome[] }
+  /** recheckAfterMs: the pod has not settled; poke it again then. */
+  | { uid: string; status: 'reconciled'; outcomes: PodOutcome[]; recheckAfterMs?: number }
   | { uid: string; status: 'skipped'; why: string }
   /** Reconcile failed; the record says so and the next resync takes it. */
   | { uid: string; status: 'deferred'; error: string }
@@ -35,7 +36,10 @@ export async function handlePokes(
 
 async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
   let record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
-  if (poke.type !== 'DELETED' && record?.lastResourceVersion === poke.resourceVersion) {
+  if (
+    (poke.type === 'ADDED' || poke.type === 'MODIFIED') &&
+    record?.lastResourceVersion === poke.resourceVersion
+  ) {
     return { uid: poke.uid, status: 'skipped', why: 'already reconciled at this resourceVersion' };
   }
   try {
@@ -50,10 +54,39 @@ async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
           if (!(err instanceof ConflictError)) throw err;
         });
     }
-    return { uid: poke.uid, status: 'reconciled', outcomes };
+    const recheckAfterMs = unsettled(views, outcomes, record, deps.now());
+    return {
+      uid: poke.uid,
+      status: 'reconciled',
+      outcomes,
+      ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
+    };
   } catch (err) {
     return defer(deps, poke, err);
   }
+}
+
+/**
+ * Whether the pod is still on its way somewhere (starting, restarting, being deleted) and so
+ * worth asking about again: nothing in the API server will change to poke it when the provider
+ * finishes. The wait grows with the instance's age, from 1 s to 30 s.
+ */
+function unsettled(
+  views: PodViews,
+  outcomes: readonly PodOutcome[],
+  record: PodViews['record'],
+  nowMs: number,
+): number | undefined {
+  const pod = views.pod;
+  if (!pod) return undefined;
+  if (!outcomes.includes('waiting')) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    if (phase === 'Running' && ready) return undefined;
+  }
+  const age = nowMs - (record?.instanceCreatedAtMs ?? nowMs);
+  return Math.min(30_000, Math.max(1_000, Math.round(age / 2)));
 }
 
 /** Reads the pod and its instance for a poke. */

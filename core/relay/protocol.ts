@@ -17,7 +17,17 @@ export const maxBodyBytes = 1024 * 1024;
 /** The relay sends at most this many pokes per request. */
 export const maxEventsPerBatch = 100;
 
-export const PokeType = { ADDED: 'ADDED', MODIFIED: 'MODIFIED', DELETED: 'DELETED' } as const;
+/**
+ * ADDED, MODIFIED and DELETED mirror the watch events. RECHECK is the relay asking again about
+ * a pod that podEvents said was still starting (or still being deleted): the pod may not have
+ * changed in the API server, but its instance may have in the provider.
+ */
+export const PokeType = {
+  ADDED: 'ADDED',
+  MODIFIED: 'MODIFIED',
+  DELETED: 'DELETED',
+  RECHECK: 'RECHECK',
+} as const;
 export type PokeType = keyof typeof PokeType;
 
 export interface Poke {
@@ -32,6 +42,43 @@ export interface Poke {
 export interface PokeBatch {
   node: string;
   events: Poke[];
+}
+
+/** A pod podEvents wants poked again after `afterMs`, because its instance has not settled yet. */
+export interface Recheck {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  afterMs: number;
+}
+
+/** podEvents' 2xx answer. */
+export interface PokeResponse {
+  results: unknown[];
+  recheck?: Recheck[];
+}
+
+/** The longest a recheck may be put off; the resync timer covers anything slower. */
+export const maxRecheckDelayMs = 60_000;
+
+/** The rechecks in a podEvents answer; anything malformed is ignored (they are only hints). */
+export function parseRechecks(body: string): Recheck[] {
+  try {
+    const parsed = JSON.parse(body) as Partial<PokeResponse>;
+    if (!Array.isArray(parsed.recheck)) return [];
+    return parsed.recheck.filter(
+      (r): r is Recheck =>
+        typeof r === 'object' &&
+        typeof r.namespace === 'string' &&
+        typeof r.name === 'string' &&
+        typeof r.uid === 'string' &&
+        typeof r.resourceVersion === 'string' &&
+        typeof r.afterMs === 'number',
+    );
+  } catch {
+    return [];
+  }
 }
 
 export function sign(secret: string, body: string, timestampMs: number): string {

@@ -13,7 +13,13 @@ import { sleep, systemClock, type Clock } from './clock.ts';
 import { kubePodSource } from './kubePodSource.ts';
 import { startNodeWatch, type NodeWatch } from './nodeWatch.ts';
 import type { PodSource } from './podSource.ts';
-import { maxEventsPerBatch, replayWindowMs } from './protocol.ts';
+import {
+  maxEventsPerBatch,
+  maxRecheckDelayMs,
+  parseRechecks,
+  replayWindowMs,
+  type Recheck,
+} from './protocol.ts';
 import { webhookSender, Delivery, type WebhookSender } from './webhook.ts';
 
 export interface RelayOptions {
@@ -84,7 +90,32 @@ export function startRelay(options: RelayOptions): Relay {
     backoff: { baseMs: backoff.baseMs, capMs: Math.min(backoff.capMs, replayWindowMs) },
     attemptTimeoutMs: options.webhookAttemptTimeoutMs ?? 10_000,
     logger: log,
+    onAccepted: (batch, text) => {
+      for (const recheck of parseRechecks(text)) scheduleRecheck(batch.node, recheck);
+    },
   });
+  // Pods podEvents asked about again: poked once more after the delay it chose (bounded).
+  const rechecks = new Set<unknown>();
+  const scheduleRecheck = (node: string, r: Recheck) => {
+    if (watchSignal.signal.aborted) return;
+    const handle = clock.setTimeout(
+      () => {
+        rechecks.delete(handle);
+        if (watchSignal.signal.aborted) return;
+        batchers
+          .get(node)
+          ?.add({
+            type: 'RECHECK',
+            namespace: r.namespace,
+            name: r.name,
+            uid: r.uid,
+            resourceVersion: r.resourceVersion,
+          });
+      },
+      Math.max(0, Math.min(r.afterMs, maxRecheckDelayMs)),
+    );
+    rechecks.add(handle);
+  };
   let abandoned = 0;
 
   const batchers = new Map<string, PokeBatcher>();
@@ -137,6 +168,8 @@ export function startRelay(options: RelayOptions): Relay {
     stop: () =>
       (stopping ??= (async () => {
         watchSignal.abort();
+        for (const handle of rechecks) clock.clearTimeout(handle);
+        rechecks.clear();
         await Promise.all([...watches.values()].map((w) => w.done));
         const drained = Promise.all([...batchers.values()].map((b) => b.drain()));
         const bound = new AbortController();

@@ -25,6 +25,8 @@ export interface WebhookSenderOptions {
   /** One POST may take this long before it counts as a network failure and is retried. */
   attemptTimeoutMs: number;
   logger: Logger;
+  /** Sees the body of every accepted batch's answer (it may ask for rechecks). */
+  onAccepted?: (batch: PokeBatch, responseText: string) => void;
 }
 
 export type WebhookSender = (batch: PokeBatch, signal: AbortSignal) => Promise<Delivery>;
@@ -57,6 +59,7 @@ export function webhookSender(o: WebhookSenderOptions): WebhookSender {
         });
         const text = await response.text().catch(() => '');
         if (response.status >= 200 && response.status < 300) {
+          o.onAccepted?.(batch, text);
           if (attempt > 0) log.info('webhook accepted a batch after retrying', { attempts: attempt + 1 });
           return Delivery.delivered;
         }

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../core/log.ts';
+import { podEventsHandler } from '../functions/podEvents.ts';
+import type { Runtime } from '../functions/runtime.ts';
+import { hostContext } from './invocation.ts';
+import { serveFunctions } from './httpHost.ts';
+import { runRelay } from './relay.ts';
+import { relayServiceAccount, serviceAccountKubeconfig } from './serviceAccount.ts';
+
+export interface EventPath {
+  webhookUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A webhook secret as long as the settings require, for a run on this machine. */
+export function localWebhookSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * The event path on one machine: podEvents served on loopback as the Functions host would
+ * route it, and the relay (with its own ServiceAccount's token) watching the nodes and
+ * poking it. The runtime must carry the same webhook secret.
+ */
+export async function startEventPath(options: {
+  admin: KubeConfig;
+  runtimes: () => Runtime;
+  nodes: string[];
+  secret: string;
+  out: (line: string) => void;
+  logger?: Logger;
+}): Promise<EventPath> {
+  const http = await serveFunctions({ podEvents: podEventsHandler(options.runtimes) }, (name) =>
+    hostContext(name, options.out),
+  );
+  const webhookUrl = `${http.url}/api/podEvents`;
+  try {
+    const relay = await runRelay({
+      nodes: options.nodes,
+      webhookUrl,
+      secret: options.secret,
+      port: 0,
+      kubeconfigText: await serviceAccountKubeconfig(options.admin, relayServiceAccount, {
+        expirationSeconds: 24 * 3600,
+      }),
+      logger: options.logger,
+    });
+    return {
+      webhookUrl,
+      async stop() {
+        await relay.stop();
+        await http.close();
+      },
+    };
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+}
