@@ -67,7 +67,10 @@ async function main(): Promise<number> {
   const envFile = join(runDir, 'env.json');
   writeFileSync(envFile, JSON.stringify(env), { mode: 0o600 });
 
-  const patterns = files.length > 0 ? files : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+  const patterns =
+    files.length > 0
+      ? files
+      : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
   const child = spawn(
     process.execPath,
     [

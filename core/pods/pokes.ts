@@ -69,7 +69,7 @@ async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
 /**
  * Whether the pod is still on its way somewhere (starting, restarting, being deleted) and so
  * worth asking about again: nothing in the API server will change to poke it when the provider
- * finishes. The wait grows with the instance's age, from 1 s to 30 s.
+ * finishes. The wait grows with the instance's age, from 250 ms to 30 s.
  */
 function unsettled(
   views: PodViews,
@@ -86,7 +86,7 @@ function unsettled(
     if (phase === 'Running' && ready) return undefined;
   }
   const age = nowMs - (record?.instanceCreatedAtMs ?? nowMs);
-  return Math.min(30_000, Math.max(1_000, Math.round(age / 2)));
+  return Math.min(30_000, Math.max(250, Math.round(age / 2)));
 }
 
 /** Reads the pod and its instance for a poke. */

@@ -102,15 +102,13 @@ export function startRelay(options: RelayOptions): Relay {
       () => {
         rechecks.delete(handle);
         if (watchSignal.signal.aborted) return;
-        batchers
-          .get(node)
-          ?.add({
-            type: 'RECHECK',
-            namespace: r.namespace,
-            name: r.name,
-            uid: r.uid,
-            resourceVersion: r.resourceVersion,
-          });
+        batchers.get(node)?.add({
+          type: 'RECHECK',
+          namespace: r.namespace,
+          name: r.name,
+          uid: r.uid,
+          resourceVersion: r.resourceVersion,
+        });
       },
       Math.max(0, Math.min(r.afterMs, maxRecheckDelayMs)),
     );

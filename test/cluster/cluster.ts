@@ -26,6 +26,8 @@ export interface Cluster {
   readonly dir: string;
   /** Seconds it took from start() to a ready API server with all components running. */
   readonly startSeconds: number;
+  /** Stops the kube-apiserver process and starts it again, as an upgrade or a crash would. */
+  restartApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,39 +98,46 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       server: etcd,
     });
 
-    const apiserver = startServer(
+    const apiserverArgs = [
       'kube-apiserver',
-      binary,
-      [
-        'kube-apiserver',
-        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        `--cert-dir=${join(dir, 'certs')}`,
-        `--secure-port=${apiPort}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        '--service-cluster-ip-range=10.0.0.0/24',
-        '--allow-privileged=true',
-        '--authorization-mode=Node,RBAC',
-        `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${saPub}`,
-        `--service-account-signing-key-file=${saKey}`,
-        '--enable-priority-and-fairness=false',
-        '--profiling=false',
-        '--v=0',
-      ],
-      { logFile: join(dir, 'kube-apiserver.log') },
-    );
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--authorization-mode=Node,RBAC',
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '--v=0',
+    ];
+    const startApiServer = async (): Promise<ServerProcess> => {
+      const process = startServer('kube-apiserver', binary, apiserverArgs, {
+        logFile: join(dir, 'kube-apiserver.log'),
+      });
+      try {
+        await waitFor(
+          'kube-apiserver /readyz',
+          async () => (await get(`${server}/readyz`, tokens.admin)) === 200,
+          {
+            timeoutMs: 120_000,
+            intervalMs: 250,
+            server: process,
+          },
+        );
+      } catch (err) {
+        await process.stop();
+        throw err;
+      }
+      return process;
+    };
+    let apiserver = await startApiServer();
     servers.push(apiserver);
-    await waitFor(
-      'kube-apiserver /readyz',
-      async () => (await get(`${server}/readyz`, tokens.admin)) === 200,
-      {
-        timeoutMs: 120_000,
-        intervalMs: 250,
-        server: apiserver,
-      },
-    );
 
     // The API server generated its serving certificate (followed by its CA) in --cert-dir.
     const caPem = lastPemCertificate(readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8'));
@@ -203,6 +212,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       adminKubeconfigPath,
       dir,
       startSeconds: (Date.now() - started) / 1000,
+      async restartApiServer() {
+        // Same port, certificates and etcd: clients see their connections drop and come back.
+        const index = servers.indexOf(apiserver);
+        await apiserver.stop();
+        apiserver = await startApiServer();
+        servers[index] = apiserver;
+      },
       async stop() {
         await stop();
         if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });

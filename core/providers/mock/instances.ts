@@ -79,7 +79,11 @@ export function mockPodIP(podUid: string): string {
 export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs: number): ProviderPodView {
   const containers = JSON.parse(instance.containers) as { name: string; image: string }[];
   const startedAtMs = instance.createdAtMs + startDelayMs;
-  const ref = { provider: 'mock' as const, id: instanceId(instance.node, instance.id), podUid: instance.podUid };
+  const ref = {
+    provider: 'mock' as const,
+    id: instanceId(instance.node, instance.id),
+    podUid: instance.podUid,
+  };
   const base = {
     ref,
     namespace: instance.namespace,

@@ -3,7 +3,14 @@ import { InvalidInputError } from '../../errors.ts';
 import { isTableStatus } from '../../state/tables.ts';
 import type { Provider } from '../provider.ts';
 import type { NodeCapacity, ProviderHealth, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
-import { instanceId, MockAnnotation, mockPodView, newInstance, parseInstanceId, type MockInstance } from './instances.ts';
+import {
+  instanceId,
+  MockAnnotation,
+  mockPodView,
+  newInstance,
+  parseInstanceId,
+  type MockInstance,
+} from './instances.ts';
 
 export interface MockProviderOptions {
   /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
