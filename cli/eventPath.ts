@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.ts';
 import { podEventsHandler } from '../functions/podEvents.ts';
 import type { Runtime } from '../functions/runtime.ts';
 import { hostContext } from './invocation.ts';
-import { serveFunctions } from './httpHost.ts';
+import { serveFunctions, type HttpFunction } from './httpHost.ts';
 import { runRelay } from './relay.ts';
 import { relayServiceAccount, serviceAccountKubeconfig } from './serviceAccount.ts';
 
@@ -30,8 +30,11 @@ export async function startEventPath(options: {
   secret: string;
   out: (line: string) => void;
   logger?: Logger;
+  /** Wraps the podEvents handler (tests inject outages here). */
+  wrap?: (handler: HttpFunction) => HttpFunction;
 }): Promise<EventPath> {
-  const http = await serveFunctions({ podEvents: podEventsHandler(options.runtimes) }, (name) =>
+  const handler = podEventsHandler(options.runtimes);
+  const http = await serveFunctions({ podEvents: options.wrap ? options.wrap(handler) : handler }, (name) =>
     hostContext(name, options.out),
   );
   const webhookUrl = `${http.url}/api/podEvents`;

@@ -7,6 +7,8 @@
  *   node test/run.ts [test files...]
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +56,7 @@ async function main(): Promise<number> {
       `all services in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
   );
 
+  const control = await serveControl();
   const env: TestEnv = {
     cluster: {
       server: cluster.server,
@@ -63,25 +66,80 @@ async function main(): Promise<number> {
     },
     azurite: { connectionString: azurite.connectionString },
     moto: { endpoint: moto.endpoint },
+    control: control.url,
   };
   const envFile = join(runDir, 'env.json');
   writeFileSync(envFile, JSON.stringify(env), { mode: 0o600 });
 
-  const patterns =
-    files.length > 0
-      ? files
-      : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+  try {
+    // Disruptive tests (they restart the API server) run alone, after everything else.
+    const phases: { patterns: string[]; concurrency: string }[] =
+      files.length > 0
+        ? [{ patterns: files, concurrency: '1' }]
+        : [
+            {
+              patterns: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+              concurrency: process.env.FUNCLET_TEST_CONCURRENCY ?? '2',
+            },
+            { patterns: ['test/disruptive/**/*.test.ts'], concurrency: '1' },
+          ];
+    const totals = { passed: 0, failed: 0 };
+    let exitCode = 0;
+    for (const phase of phases) {
+      const result = await runTests(phase.patterns, phase.concurrency, envFile);
+      totals.passed += result.passed;
+      totals.failed += result.failed;
+      if (result.code !== 0) exitCode = result.code;
+    }
+    process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
+    return exitCode;
+  } finally {
+    await control.close();
+  }
+}
+
+/** Runs node's test runner over `patterns`, echoing its output and reading its pass/fail counts. */
+function runTests(
+  patterns: string[],
+  concurrency: string,
+  envFile: string,
+): Promise<{ code: number; passed: number; failed: number }> {
   const child = spawn(
     process.execPath,
-    [
-      '--test',
-      '--test-reporter=spec',
-      `--test-concurrency=${process.env.FUNCLET_TEST_CONCURRENCY ?? 2}`,
-      ...patterns,
-    ],
-    { stdio: 'inherit', env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
+    ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...patterns],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
   );
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  let tail = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  });
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      const count = (label: string) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+      resolve({ code: code ?? 1, passed: count('pass'), failed: count('fail') });
+    }),
+  );
+}
+
+/** Lets test files ask the run for what only it can do: restart the API server it started. */
+async function serveControl(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/restart-apiserver' && cluster) {
+      cluster.restartApiServer().then(
+        () => res.writeHead(200).end('restarted\n'),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 let code = 1;

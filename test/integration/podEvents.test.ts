@@ -151,6 +151,17 @@ describe('the podEvents webhook', () => {
     );
   });
 
+  it('creates one instance for out-of-order pokes (a newer resourceVersion first, then older ones)', async () => {
+    const pod = await boundPod('shuffled');
+    const newer = { ...pokeFor(pod), resourceVersion: String(Number(pod.metadata!.resourceVersion!) + 1000) };
+    const older = { ...pokeFor(pod, 'ADDED'), resourceVersion: '1' };
+    for (const batch of [[newer], [older], [pokeFor(pod, 'ADDED'), older]]) {
+      assert.equal((await call(pokeRequest(secret, node, batch))).status, 200);
+    }
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 1);
+    assert.equal((await core.readNamespacedPod({ name: 'shuffled', namespace })).status?.phase, 'Running');
+  });
+
   describe('refuses bad requests without touching anything', () => {
     const cases: [string, number, (pod: V1Pod) => ReturnType<typeof pokeRequest>][] = [
       ['a missing signature', 401, (pod) => pokeRequest(secret, node, [pokeFor(pod)], { signature: null })],

@@ -12,7 +12,7 @@ import {
   type KubernetesObject,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import { applyManifests, readManifests } from '../../cli/manifests.ts';
+import { applyManifests, k8sManifestDir, readManifests } from '../../cli/manifests.ts';
 import { kubeconfigDocument } from '../../core/kube/kubeconfig.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
@@ -279,7 +279,9 @@ describe('the relay against a real API server', () => {
   });
 
   it('ships a Deployment the API server accepts (server-side dry run) with the relay ServiceAccount and a locked-down container', async () => {
-    const [deployment] = readManifests().filter((o): o is KubernetesObject => o.kind === 'Deployment');
+    const [deployment] = readManifests(k8sManifestDir, ['relay-deployment.yaml']).filter(
+      (o): o is KubernetesObject => o.kind === 'Deployment',
+    );
     assert.ok(deployment, 'infra/k8s holds the relay Deployment');
     const accepted = (await KubernetesObjectApi.makeApiClient(admin).create(
       deployment,

@@ -9,6 +9,8 @@ export interface TestEnv {
   cluster: ClusterInfo;
   azurite: { connectionString: string };
   moto: { endpoint: string };
+  /** test/run.ts's control endpoint: POST /restart-apiserver. */
+  control: string;
 }
 
 let cached: TestEnv | undefined;
