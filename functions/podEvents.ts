@@ -9,7 +9,7 @@ import {
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from './azure.ts';
 import { invocationLogger, podDeps, runtimeFor, sharedRuntime, type RuntimeSource } from './runtime.ts';
 
-const pokeConcurrency = 8;
+const pokeConcurrency = 32;
 
 /**
  * The relay's webhook. Refuses, without touching anything: 401 for a missing, wrong or stale

@@ -14,10 +14,10 @@ import { Tables, type TableRequestObserver } from '../core/state/tables.ts';
 import { NodeRecords } from '../core/state/nodeRecords.ts';
 import { PodRecords } from '../core/state/podRecords.ts';
 import type { PodDeps } from '../core/pods/reconcile.ts';
-import { kubeResolverApi } from '../core/pods/resolve/index.ts';
+import { kubeResolverApi, perPass } from '../core/pods/resolve/index.ts';
 import type { NodeDeps } from '../core/node/heartbeat.ts';
-import type { NodeOutcome } from '../core/node/forEachNode.ts';
-import type { InvocationContext } from './azure.ts';
+import { forEachNode, type NodeOutcome } from '../core/node/forEachNode.ts';
+import type { InvocationContext, Timer } from './azure.ts';
 
 export interface Runtime {
   readonly config: Config;
@@ -114,7 +114,8 @@ export async function podDeps(runtime: Runtime, node: VirtualNodeConfig, logger:
     kube: runtime.kube,
     provider: await runtime.provider(node.provider, logger),
     records: new PodRecords(await runtime.tables.table('pods')),
-    resolver: kubeResolverApi(runtime.kube),
+    // One pass (a resync, a batch of pokes) reads each ConfigMap, Secret and Service list once.
+    resolver: perPass(kubeResolverApi(runtime.kube)),
     node: node.name,
     now: runtime.now,
     logger,
@@ -122,8 +123,25 @@ export async function podDeps(runtime: Runtime, node: VirtualNodeConfig, logger:
   };
 }
 
+/**
+ * A timer handler that runs `work` for every configured node at once. One node's failure is
+ * logged and does not stop the others; the invocation fails afterwards, naming the nodes.
+ */
+export function perNodeTimer(
+  what: string,
+  source: RuntimeSource,
+  work: (runtime: Runtime, node: VirtualNodeConfig, log: Logger) => Promise<unknown>,
+) {
+  return async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const logger = invocationLogger(context);
+    const runtime = runtimeFor(source, logger);
+    const outcomes = await forEachNode(runtime.config.nodes, logger, (node, log) => work(runtime, node, log));
+    throwIfAnyFailed(what, outcomes);
+  };
+}
+
 /** Fails the invocation, after every node has had its turn, when any node failed. */
-export function throwIfAnyFailed(what: string, outcomes: readonly NodeOutcome<unknown>[]): void {
+function throwIfAnyFailed(what: string, outcomes: readonly NodeOutcome<unknown>[]): void {
   const failed = outcomes.filter((o) => !o.ok);
   if (failed.length > 0) {
     throw new Error(

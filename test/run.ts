@@ -78,7 +78,12 @@ async function main(): Promise<number> {
         ? [{ patterns: files, concurrency: '1' }]
         : [
             {
-              patterns: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+              patterns: [
+                'test/unit/**/*.test.ts',
+                'test/infra/**/*.test.ts',
+                'test/integration/**/*.test.ts',
+                'test/e2e/**/*.test.ts',
+              ],
               concurrency: process.env.FUNCLET_TEST_CONCURRENCY ?? '2',
             },
             { patterns: ['test/disruptive/**/*.test.ts'], concurrency: '1' },

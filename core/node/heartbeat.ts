@@ -1,6 +1,6 @@
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { VirtualNodeConfig } from '../config.ts';
-import { errorMessage, NotFoundError } from '../errors.ts';
+import { errorMessage, NotFoundError, ThrottledError } from '../errors.ts';
 import { mergePatch, type KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
@@ -64,10 +64,15 @@ export async function updateNodeStatus(deps: NodeDeps, node: VirtualNodeConfig):
 }
 
 async function providerView(deps: NodeDeps, node: VirtualNodeConfig, current?: V1Node) {
-  const health: ProviderHealth = await deps.provider.health().catch((err: unknown) => ({
-    ok: false,
-    message: `health check failed: ${errorMessage(err)}`,
-  }));
+  const health: ProviderHealth = await deps.provider.health().catch((err: unknown) => {
+    // A throttled health check says nothing either way: keep what the node reports now, so
+    // throttling alone never stops scheduling (or, later, evicts pods).
+    if (err instanceof ThrottledError) {
+      const ready = current?.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'False' ? { ok: false, message: ready.message } : { ok: true };
+    }
+    return { ok: false, message: `health check failed: ${errorMessage(err)}` };
+  });
   let capacity: NodeCapacity;
   try {
     capacity = await deps.provider.capacity(node.name);

@@ -35,7 +35,7 @@ export async function handlePokes(
 }
 
 async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
-  let record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
+  const record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
   if (
     (poke.type === 'ADDED' || poke.type === 'MODIFIED') &&
     record?.lastResourceVersion === poke.resourceVersion
@@ -45,8 +45,9 @@ async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
   try {
     const views = await gather(deps, poke, record);
     const outcomes = await reconcilePod(deps, views);
-    record = await deps.records.get(deps.node, poke.uid);
-    if (record && views.pod) {
+    // Remember the version only when nothing was written: a write (status patch) makes a new
+    // version anyway, and this way a duplicate of a no-op poke costs one table read.
+    if (record && views.pod && outcomes.every((o) => o === 'unchanged')) {
       await deps.records
         .save({ ...record, lastResourceVersion: poke.resourceVersion })
         .catch((err: unknown) => {

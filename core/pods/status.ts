@@ -137,7 +137,9 @@ function containerStatus(
     started: running,
     restartCount: (view?.restartCount ?? 0) + attempt,
     state,
-    ...(lastTerminated ? { lastState: kubeState(lastTerminated) } : {}),
+    ...((view?.lastState ?? lastTerminated)
+      ? { lastState: kubeState((view?.lastState ?? lastTerminated)!) }
+      : {}),
     ...(view?.containerId ? { containerID: view.containerId } : {}),
   };
 }

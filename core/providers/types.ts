@@ -154,6 +154,8 @@ export interface ContainerView {
   state: ContainerState;
   /** Restarts the provider did by itself (e.g. ACI's restart policy). */
   restartCount: number;
+  /** How the previous run ended, when the provider restarted the container itself. */
+  lastState?: ContainerState;
   ready: boolean;
   containerId?: string;
 }

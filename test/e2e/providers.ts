@@ -4,7 +4,7 @@ import type { TokenCredential } from '@azure/identity';
 import { Setting } from '../../core/config.ts';
 import type { ProviderOverrides } from '../../core/providers/index.ts';
 import type { ProviderName } from '../../core/providers/types.ts';
-import { startFakeAci, type FakeAci } from '../fakes/aci/server.ts';
+import { startFakeAci, type FakeAci, type FakeAciOptions } from '../fakes/aci/server.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 
 /** One provider as the end-to-end scenarios drive it: settings, credentials, and how to stop its backend. */
@@ -23,25 +23,32 @@ const azureCredential: TokenCredential = {
   getToken: () => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
+/** ACI as the scenarios drive it, with the ARM fake's test controls at hand. */
+export async function aciUnderTest(
+  options: FakeAciOptions = {},
+): Promise<ProviderUnderTest & { fake: FakeAci }> {
+  const fake: FakeAci = await startFakeAci(options);
+  return {
+    name: 'aci',
+    fake,
+    settings: {
+      [Setting.aciSubscriptionId]: '00000000-0000-0000-0000-0000000000e2',
+      [Setting.aciResourceGroup]: uniqueName('rg'),
+      [Setting.aciRegion]: 'westeurope',
+      [Setting.aciArmEndpoint]: fake.url,
+    },
+    overrides: { aci: { credential: azureCredential, trustedCaPem: fake.caPem } },
+    reportsReady: true,
+    stop: () => fake.close(),
+  };
+}
+
 export async function providerUnderTest(name: ProviderName): Promise<ProviderUnderTest> {
   switch (name) {
     case 'mock':
       return { name, settings: {}, overrides: {}, reportsReady: true, stop: () => Promise.resolve() };
-    case 'aci': {
-      const fake: FakeAci = await startFakeAci();
-      return {
-        name,
-        settings: {
-          [Setting.aciSubscriptionId]: '00000000-0000-0000-0000-0000000000e2',
-          [Setting.aciResourceGroup]: uniqueName('rg'),
-          [Setting.aciRegion]: 'westeurope',
-          [Setting.aciArmEndpoint]: fake.url,
-        },
-        overrides: { aci: { credential: azureCredential, trustedCaPem: fake.caPem } },
-        reportsReady: true,
-        stop: () => fake.close(),
-      };
-    }
+    case 'aci':
+      return aciUnderTest();
     case 'ecs': {
       const endpoint = testEnv().moto.endpoint;
       const cluster = uniqueName('ecs');

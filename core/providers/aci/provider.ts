@@ -17,7 +17,7 @@
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import type { TokenCredential } from '@azure/identity';
 import { Setting, type AciConfig } from '../../config.ts';
-import { ConfigError, ConflictError, errorMessage } from '../../errors.ts';
+import { ConfigError, ConflictError, errorMessage, ThrottledError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { LogsProvider, Provider } from '../provider.ts';
 import type { LogOptions, NodeCapacity, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
@@ -190,6 +190,8 @@ export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Pro
         await listUsage();
         return { ok: true };
       } catch (err) {
+        // Throttling says nothing about ACI's health; the caller keeps the node's last condition.
+        if (err instanceof ThrottledError) throw err;
         return { ok: false, message: `ACI in ${config.region} cannot be reached: ${errorMessage(err)}` };
       }
     },

@@ -46,7 +46,7 @@ export async function withArmRetry<T>(
       if (failure?.transient !== true) throw classifyArmError(err, action);
       const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempt, options));
       if (options.now() + wait > deadline) throw classifyArmError(err, action);
-      logger?.debug('retrying a transient ARM failure', {
+      logger?.info('retrying a transient ARM failure', {
         action,
         attempt: attempt + 1,
         waitMs: wait,

@@ -24,7 +24,12 @@ type ProviderEvent = NonNullable<ProviderPodView['events']>[number];
 interface AciContainerLike {
   name: string;
   image?: string;
-  instanceView?: { restartCount?: number; currentState?: AciContainerState; events?: Event[] };
+  instanceView?: {
+    restartCount?: number;
+    currentState?: AciContainerState;
+    previousState?: AciContainerState;
+    events?: Event[];
+  };
 }
 
 /** The pod view of a Funclet container group, or undefined when the group lacks Funclet's tags. */
@@ -100,10 +105,13 @@ function exitCode(container: ContainerView): number | undefined {
 function containerView(container: AciContainerLike): ContainerView {
   const view = container.instanceView;
   const state = containerState(view?.currentState);
+  const previous = view?.previousState ? containerState(view.previousState) : undefined;
   return {
     name: container.name,
     image: container.image ?? '',
     state,
+    // ACI restarts containers itself (restartPolicy Always/OnFailure); the ended run is lastState.
+    ...(previous && 'terminated' in previous ? { lastState: previous } : {}),
     restartCount: view?.restartCount ?? 0,
     // ACI does not report readiness probe results: a running container is the best it tells us.
     ready: 'running' in state,

@@ -3,8 +3,9 @@
  * close enough for the real @azure/arm-containerinstance client to drive it. It serves https on
  * 127.0.0.1 with a throwaway certificate (cert.ts), because the SDK sends bearer tokens only over
  * https: give `caPem` to the client. Test controls are plain methods on the returned object:
- * inject errors, set provisioning and delete delays, end containers, write logs, delete groups
- * out of band, count requests.
+ * inject errors (every matching request, or a seeded random share of them, as throttling does),
+ * set provisioning and delete delays, end containers, write logs, delete groups out of band,
+ * count requests.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -39,6 +40,16 @@ export interface ErrorInjection {
   method?: string;
   /** Matches when the request path contains it (case-insensitive), or matches the RegExp. */
   path?: string | RegExp;
+  /**
+   * The share of matching requests that fail, in (0, 1] (default 1: each one, until `times` is
+   * used up). A request spared by the draw is served normally and uses up nothing.
+   */
+  probability?: number;
+  /**
+   * Seeds the draw behind `probability`, so that the same sequence of requests meets the same
+   * sequence of failures in every run (default: Math.random).
+   */
+  seed?: number;
 }
 
 export interface RequestRecord {
@@ -55,7 +66,7 @@ export interface FakeAci {
   readonly caPem: string;
   readonly apiVersion: string;
   readonly requests: readonly RequestRecord[];
-  countRequests(filter?: { method?: string; path?: string | RegExp }): number;
+  countRequests(filter?: { method?: string; path?: string | RegExp; status?: number }): number;
   resetRequests(): void;
   injectErrors(injection: ErrorInjection): void;
   clearErrors(): void;
@@ -99,7 +110,7 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
     usageLimits,
     resourceGroups: options.resourceGroups?.map((g) => g.toLowerCase()),
   });
-  const injections: (ErrorInjection & { remaining: number })[] = [];
+  const injections: (ErrorInjection & { remaining: number; draw: () => number })[] = [];
   const requests: RequestRecord[] = [];
 
   const injected = (method: string, path: string): Reply | undefined => {
@@ -107,7 +118,8 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
       (i) =>
         i.remaining > 0 &&
         (i.method === undefined || i.method.toUpperCase() === method) &&
-        pathMatches(path, i.path),
+        pathMatches(path, i.path) &&
+        (i.probability === undefined || i.draw() < i.probability),
     );
     if (found === undefined) return undefined;
     found.remaining--;
@@ -174,6 +186,7 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
       requests.filter(
         (r) =>
           (filter.method === undefined || r.method === filter.method.toUpperCase()) &&
+          (filter.status === undefined || r.status === filter.status) &&
           (filter.path === undefined ||
             (typeof filter.path === 'string'
               ? r.path.toLowerCase().includes(filter.path.toLowerCase())
@@ -183,7 +196,14 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
       requests.length = 0;
     },
     injectErrors: (injection) => {
-      injections.push({ ...injection, remaining: injection.times ?? 1 });
+      const { probability, seed } = injection;
+      if (probability !== undefined && !(probability > 0 && probability <= 1))
+        throw new Error(`fake ACI: an injection's probability must be in (0, 1], not ${probability}`);
+      injections.push({
+        ...injection,
+        remaining: injection.times ?? 1,
+        draw: seed === undefined ? Math.random : seededRandom(seed),
+      });
     },
     clearErrors: () => {
       injections.length = 0;
@@ -275,6 +295,18 @@ function pathMatches(path: string, pattern: string | RegExp | undefined): boolea
   return typeof pattern === 'string'
     ? path.toLowerCase().includes(pattern.toLowerCase())
     : pattern.test(path);
+}
+
+/** mulberry32: a small, well-mixed 32-bit PRNG; values in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function defaultCode(status: number): string {

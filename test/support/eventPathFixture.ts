@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { localWebhookSecret, startEventPath } from '../../cli/eventPath.ts';
+import type { HttpFunction } from '../../cli/httpHost.ts';
+import { Setting } from '../../core/config.ts';
+import { createLogger } from '../../core/log.ts';
+import { MockProvider } from '../../core/providers/mock/provider.ts';
+import type { Runtime } from '../../functions/runtime.ts';
+import { freshRuntimes, functionSettings } from './functions.ts';
+import { functionKubeconfig, kubeConfigFrom } from './kube.ts';
+import { testEnv, uniqueName } from './env.ts';
+import { waitFor } from './process.ts';
+import { keepNodeReady } from './virtualNode.ts';
+
+export interface EventPathFixture {
+  admin: KubeConfig;
+  core: CoreV1Api;
+  node: string;
+  namespace: string;
+  runtimes: () => Runtime;
+  mock: MockProvider;
+  stop(): Promise<void>;
+}
+
+/**
+ * A mock virtual node served by the event path alone: its lease kept, podEvents on loopback and
+ * the relay poking it, no resync timer; plus a namespace of the test's own.
+ */
+export async function eventPathFixture(
+  prefix: string,
+  options: { startDelayMs: number; wrap?: (handler: HttpFunction) => HttpFunction },
+): Promise<EventPathFixture> {
+  const admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+  const core = admin.makeApiClient(CoreV1Api);
+  const node = uniqueName(`vk-${prefix}`);
+  const namespace = uniqueName(prefix);
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const secret = localWebhookSecret();
+  const runtimes = freshRuntimes(
+    functionSettings({
+      kubeconfig: await functionKubeconfig(admin),
+      tablePrefix: `${prefix.replace(/[^a-z]/g, '')}${Math.random().toString(36).slice(2, 8)}`,
+      nodes: [{ name: node, provider: 'mock' }],
+      extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: String(options.startDelayMs) },
+    }),
+  );
+  const lease = await keepNodeReady(runtimes);
+  const mock = new MockProvider({
+    table: await runtimes().tables.table('mockInstances'),
+    startDelayMs: options.startDelayMs,
+    now: Date.now,
+  });
+  const events = await startEventPath({
+    admin,
+    runtimes,
+    nodes: [node],
+    secret,
+    out: () => undefined,
+    logger: createLogger({}, { minLevel: 'error' }),
+    wrap: options.wrap,
+  });
+  await waitFor(
+    'the default ServiceAccount',
+    async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  return {
+    admin,
+    core,
+    node,
+    namespace,
+    runtimes,
+    mock,
+    async stop() {
+      await events.stop();
+      await lease.stop();
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+      await core.deleteNode({ name: node }).catch(() => undefined);
+    },
+  };
+}
