@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { functionServiceAccountKubeconfig } from '../../cli/serviceAccount.ts';
+import { runAttach } from '../../cli/attach.ts';
 import { withConnectionReuse } from '../../core/kube/kubeconfig.ts';
 
 export function kubeConfigFrom(text: string): KubeConfig {
@@ -9,10 +9,15 @@ export function kubeConfigFrom(text: string): KubeConfig {
 }
 
 /**
- * A kubeconfig holding a token of the funclet ServiceAccount, bound to the ClusterRole in
- * infra/k8s: the identity function code runs with in every test, so a missing permission
- * fails the test.
+ * The kubeconfig function code runs with in every test: what `funclet attach` gives an operator
+ * (a token of the funclet ServiceAccount, bound to the ClusterRole in infra/k8s), so a missing
+ * permission fails the test. Expiring tokens keep the test cluster free of token Secrets.
  */
-export function functionKubeconfig(admin: KubeConfig): Promise<string> {
-  return functionServiceAccountKubeconfig(admin, { expirationSeconds: 24 * 3600 });
+export async function functionKubeconfig(admin: KubeConfig): Promise<string> {
+  const result = await runAttach({
+    adminKubeconfigText: admin.exportConfig(),
+    tokenExpirationSeconds: 24 * 3600,
+    out: () => undefined,
+  });
+  return result.kubeconfig;
 }
