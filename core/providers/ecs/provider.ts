@@ -74,7 +74,10 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     maxAttempts: 1,
   };
   const ecs = new ECSClient(clientConfig);
-  const call: AwsCall = awsCaller({ ...defaultRetryPolicy, ...deps.retry });
+  const call: AwsCall = awsCaller(
+    { ...defaultRetryPolicy, ...deps.retry },
+    deps.logger.child({ provider: 'ecs' }),
+  );
   const log = deps.logger.child({ provider: 'ecs' });
   const cluster = config.cluster;
   const definitionSettings: TaskDefinitionSettings = {

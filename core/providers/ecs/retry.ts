@@ -5,6 +5,7 @@
  * budget the caller gets a ThrottledError and the reconcile engine tries again later.
  */
 import { ThrottledError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
 import { classifyAwsError, isThrottle } from './aws-errors.ts';
 
 export interface RetryPolicy {
@@ -31,15 +32,20 @@ export const defaultRetryPolicy: RetryPolicy = {
 /** Runs one AWS call; `doing` names what it attempts (and for which pod) in every error it throws. */
 export type AwsCall = <T>(doing: string, op: () => Promise<T>) => Promise<T>;
 
-export function awsCaller(policy: RetryPolicy = defaultRetryPolicy): AwsCall {
-  return (doing, op) => callWithRetry(doing, op, policy);
+export function awsCaller(policy: RetryPolicy = defaultRetryPolicy, logger?: Logger): AwsCall {
+  return (doing, op) => callWithRetry(doing, op, policy, logger);
 }
 
 /**
  * Exponential backoff with "equal jitter": the n-th wait is between half and all of
  * min(maxDelay, base * 2^(n-1)). Errors other than throttling are classified and thrown at once.
  */
-export async function callWithRetry<T>(doing: string, op: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+export async function callWithRetry<T>(
+  doing: string,
+  op: () => Promise<T>,
+  policy: RetryPolicy,
+  logger?: Logger,
+): Promise<T> {
   let slept = 0;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -54,6 +60,7 @@ export async function callWithRetry<T>(doing: string, op: () => Promise<T>, poli
           retryAfterMs: ceiling,
         });
       }
+      logger?.info('retrying a throttled AWS call', { action: doing, attempt, waitMs: delay });
       await policy.sleep(delay);
       slept += delay;
     }
