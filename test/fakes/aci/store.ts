@@ -171,10 +171,50 @@ export class GroupStore {
       event('Pulled', `Successfully pulled image "${image}"`, record.readyAtMs),
       event('Started', 'Started container', record.readyAtMs),
     ];
+    const scripted = init ? undefined : this.scriptedExit(record, container);
+    if (scripted) return { ...scripted, events };
     const currentState: WireState = init
       ? { state: 'Terminated', exitCode: 0, startTime: at, finishTime: at, detailStatus: 'Completed' }
       : { state: 'Running', startTime: at, detailStatus: '' };
     return { restartCount: 0, currentState, events };
+  }
+
+  /**
+   * A container whose env sets FAKE_ACI_EXIT_CODE and FAKE_ACI_EXIT_AFTER_SECONDS ends with that
+   * code that long after it started, per pod, as the mock provider's annotations script a pod
+   * (ARM never sees pod annotations, but it does see a container's env). Under restartPolicy
+   * Always, or OnFailure with a non-zero code, ACI starts it again, and it ends again each period.
+   */
+  private scriptedExit(
+    record: GroupRecord,
+    container: WireContainer,
+  ): Omit<WireInstanceView, 'events'> | undefined {
+    const env = new Map((container.properties.environmentVariables ?? []).map((e) => [e.name, e.value]));
+    const code = Number(env.get('FAKE_ACI_EXIT_CODE'));
+    const afterMs = Number(env.get('FAKE_ACI_EXIT_AFTER_SECONDS')) * 1000;
+    if (!Number.isInteger(code) || !(afterMs > 0)) return undefined;
+    const elapsed = this.settings.now() - record.readyAtMs;
+    const ended = Math.floor(elapsed / afterMs);
+    if (ended === 0) return undefined;
+    const policy = record.spec.properties.restartPolicy ?? 'Always';
+    const restarts = policy === 'Always' || (policy === 'OnFailure' && code !== 0);
+    const run = (n: number): WireState => ({
+      state: 'Terminated',
+      exitCode: code,
+      startTime: iso(record.readyAtMs + n * afterMs),
+      finishTime: iso(record.readyAtMs + (n + 1) * afterMs),
+      detailStatus: code === 0 ? 'Completed' : 'Error',
+    });
+    if (!restarts) return { restartCount: 0, currentState: run(0) };
+    return {
+      restartCount: ended,
+      currentState: {
+        state: 'Running',
+        startTime: iso(record.readyAtMs + ended * afterMs),
+        detailStatus: '',
+      },
+      previousState: run(ended - 1),
+    };
   }
 
   /** The group as GET returns it; the list API leaves instance views out. */
