@@ -1,4 +1,4 @@
-import { handlePokes } from '../core/pods/pokes.ts';
+import { handlePokes, rechecksFor } from '../core/pods/pokes.ts';
 import {
   maxBodyBytes,
   parseBatch,
@@ -52,22 +52,7 @@ export function podEventsHandler(source: RuntimeSource = sharedRuntime) {
       deferred: results.filter((r) => r.status === 'deferred').length,
       failed,
     });
-    const byUid = new Map(parsed.batch.events.map((e) => [e.uid, e]));
-    const recheck = results.flatMap((r) => {
-      const poke = byUid.get(r.uid);
-      return r.status === 'reconciled' && r.recheckAfterMs !== undefined && poke
-        ? [
-            {
-              namespace: poke.namespace,
-              name: poke.name,
-              uid: poke.uid,
-              resourceVersion: poke.resourceVersion,
-              afterMs: r.recheckAfterMs,
-            },
-          ]
-        : [];
-    });
-    const response: PokeResponse = { results, recheck };
+    const response: PokeResponse = { results, recheck: rechecksFor(parsed.batch.events, results) };
     return { status: failed > 0 ? 503 : 200, jsonBody: response };
   };
 }

@@ -1,7 +1,8 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ConflictError, errorMessage, NotFoundError } from '../errors.ts';
 import { kubeError } from '../kube/errors.ts';
-import type { Poke } from '../relay/protocol.ts';
+import type { ProviderPodView } from '../providers/types.ts';
+import type { Poke, Recheck } from '../relay/protocol.ts';
 import { runBounded } from '../util/concurrency.ts';
 import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
 
@@ -30,11 +31,31 @@ export async function handlePokes(
     const previous = latest.get(poke.uid);
     if (!previous || previous.type !== 'DELETED') latest.set(poke.uid, poke);
   }
-  const run = await runBounded([...latest.values()], concurrency, (poke) => handlePoke(deps, poke));
+  // Instances of gone pods are looked up by UID in one list per batch, however many pokes need it.
+  let listed: Promise<ProviderPodView[]> | undefined;
+  const instances = () => (listed ??= deps.provider.listPods(deps.node));
+  const run = await runBounded([...latest.values()], concurrency, (poke) =>
+    handlePoke(deps, poke, instances),
+  );
   return run.results;
 }
 
-async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
+/** What the relay should poke again, and when: pods podEvents found still on their way. */
+export function rechecksFor(pokes: readonly Poke[], results: readonly PokeResult[]): Recheck[] {
+  const byUid = new Map(pokes.map((p) => [p.uid, p]));
+  return results.flatMap((r) => {
+    const poke = byUid.get(r.uid);
+    if (r.status !== 'reconciled' || r.recheckAfterMs === undefined || !poke) return [];
+    const { namespace, name, uid, resourceVersion } = poke;
+    return [{ namespace, name, uid, resourceVersion, afterMs: r.recheckAfterMs }];
+  });
+}
+
+async function handlePoke(
+  deps: PodDeps,
+  poke: Poke,
+  instances: () => Promise<ProviderPodView[]>,
+): Promise<PokeResult> {
   const record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
   if (
     (poke.type === 'ADDED' || poke.type === 'MODIFIED') &&
@@ -43,7 +64,7 @@ async function handlePoke(deps: PodDeps, poke: Poke): Promise<PokeResult> {
     return { uid: poke.uid, status: 'skipped', why: 'already reconciled at this resourceVersion' };
   }
   try {
-    const views = await gather(deps, poke, record);
+    const views = await gather(deps, poke, record, instances);
     const outcomes = await reconcilePod(deps, views);
     // Remember the version only when nothing was written: a write (status patch) makes a new
     // version anyway, and this way a duplicate of a no-op poke costs one table read.
@@ -91,7 +112,12 @@ function unsettled(
 }
 
 /** Reads the pod and its instance for a poke. */
-async function gather(deps: PodDeps, poke: Poke, record: PodViews['record']): Promise<PodViews> {
+async function gather(
+  deps: PodDeps,
+  poke: Poke,
+  record: PodViews['record'],
+  instances: () => Promise<ProviderPodView[]>,
+): Promise<PodViews> {
   let pod: V1Pod | undefined;
   try {
     const read = await deps.kube.core.readNamespacedPod({ name: poke.name, namespace: poke.namespace });
@@ -110,7 +136,7 @@ async function gather(deps: PodDeps, poke: Poke, record: PodViews['record']): Pr
   }
   if (!pod) {
     // A pod that is gone and that Funclet holds no record of: find its instance by UID.
-    const view = (await deps.provider.listPods(deps.node)).find((v) => v.ref.podUid === poke.uid);
+    const view = (await instances()).find((v) => v.ref.podUid === poke.uid);
     return { pod, record, view };
   }
   return { pod, record };

@@ -184,10 +184,7 @@ async function startInstance(
   // the ETag-guarded write; the other reloads, sees the claim and leaves the pod to the winner.
   const claim = await deps.records.save({
     ...(record ?? {
-      node: deps.node,
-      uid: pod.metadata!.uid!,
-      namespace: pod.metadata!.namespace!,
-      name: pod.metadata!.name!,
+      ...recordKey(deps, pod),
       attempt,
     }),
     creatingSinceMs: nowMs,
@@ -207,10 +204,7 @@ async function startInstance(
   }
 
   const saved = await deps.records.save({
-    node: deps.node,
-    uid: pod.metadata!.uid!,
-    namespace: pod.metadata!.namespace!,
-    name: pod.metadata!.name!,
+    ...recordKey(deps, pod),
     providerId: ref.id,
     attempt,
     instanceCreatedAtMs: nowMs,
@@ -307,10 +301,7 @@ async function adopt(
 ): Promise<PodRecord> {
   if (record?.providerId === view.ref.id) return record;
   return deps.records.save({
-    node: deps.node,
-    uid: pod.metadata!.uid!,
-    namespace: pod.metadata!.namespace!,
-    name: pod.metadata!.name!,
+    ...recordKey(deps, pod),
     providerId: view.ref.id,
     attempt: record?.attempt ?? 0,
     instanceCreatedAtMs: view.startedAtMs ?? deps.now(),
@@ -355,9 +346,8 @@ async function warnOnce(
 ): Promise<void> {
   if (record?.lastWarningReason === reason) return;
   await event(deps, logger, pod, warning);
-  const { namespace, name, uid } = identityOf({ pod });
   await deps.records.save({
-    ...(record ?? { node: deps.node, uid, namespace, name, attempt: 0 }),
+    ...(record ?? { ...recordKey(deps, pod), attempt: 0 }),
     lastWarningReason: reason,
   });
 }
@@ -383,6 +373,12 @@ async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise
       ? await deps.provider.getPod({ provider: deps.provider.name, id, podUid: who.uid })
       : undefined;
   return { pod, record, view };
+}
+
+/** Which record a pod has: its node partition, UID, and the names that identify it in logs. */
+function recordKey(deps: PodDeps, pod: V1Pod): Pick<PodRecord, 'node' | 'uid' | 'namespace' | 'name'> {
+  const { namespace, name, uid } = identityOf({ pod });
+  return { node: deps.node, uid, namespace, name };
 }
 
 function refOf(deps: PodDeps, record: PodRecord): ProviderRef {

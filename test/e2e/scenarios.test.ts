@@ -18,6 +18,7 @@ import { functionSettings, invocation, timer } from '../support/functions.ts';
 import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
+import { resolvedContainer, resolvedPod } from '../support/resolvedPod.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
 import { providerUnderTest, type ProviderUnderTest } from './providers.ts';
 
@@ -158,35 +159,19 @@ for (const name of ['mock', 'aci', 'ecs'] as const satisfies readonly ProviderNa
     });
 
     it('deletes an instance tagged for this node that no pod owns', async () => {
-      const ref = await provider.createPod({
-        namespace,
-        name: 'ghost',
-        uid: crypto.randomUUID(),
-        node,
-        labels: {},
-        annotations: {},
-        os: 'linux',
-        restartPolicy: 'Always',
-        containers: [
-          {
-            name: 'app',
-            image: 'busybox:1.36',
-            command: ['sleep', '3600'],
-            env: [],
-            ports: [],
-            requests: { cpu: 0.25, memoryBytes: 256 * 1024 * 1024 },
-            limits: {},
-            volumeMounts: [],
-            hasLifecycleHooks: false,
-          },
-        ],
-        initContainers: [],
-        volumes: [],
-        imagePullCredentials: [],
-        nodeSelector: {},
-        attempt: 0,
-        createdAtMs: Date.now(),
-      });
+      const ref = await provider.createPod(
+        resolvedPod({
+          namespace,
+          name: 'ghost',
+          node,
+          containers: [
+            resolvedContainer({
+              command: ['sleep', '3600'],
+              requests: { cpu: 0.25, memoryBytes: 256 * 1024 * 1024 },
+            }),
+          ],
+        }),
+      );
       await waitFor(
         'the ghost listed',
         async () => (await provider.listPods(node)).some((v) => v.ref.id === ref.id),

@@ -12,6 +12,7 @@ import { freshRuntimes, functionSettings, invocation, timer } from '../support/f
 import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
+import { resolvedPod } from '../support/resolvedPod.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
 
 describe('pods on a mock virtual node', () => {
@@ -243,23 +244,7 @@ describe('pods on a mock virtual node', () => {
   });
 
   it('deletes an out-of-band instance tagged for this node that no pod owns', async () => {
-    const ref = await mock.createPod({
-      namespace,
-      name: 'ghost',
-      uid: crypto.randomUUID(),
-      node,
-      labels: {},
-      annotations: {},
-      os: 'linux',
-      restartPolicy: 'Always',
-      containers: [],
-      initContainers: [],
-      volumes: [],
-      imagePullCredentials: [],
-      nodeSelector: {},
-      attempt: 0,
-      createdAtMs: Date.now(),
-    });
+    const ref = await mock.createPod(resolvedPod({ namespace, name: 'ghost', node, containers: [] }));
     assert.ok(await mock.getPod(ref));
     await resyncUntil(
       runtimes,

@@ -11,6 +11,7 @@ import type { LogsProvider, Provider } from '../../../core/providers/provider.ts
 import { createAciProvider } from '../../../core/providers/aci/provider.ts';
 import type { ResolvedContainer, ResolvedPod } from '../../../core/providers/types.ts';
 import type { FakeAci } from '../../fakes/aci/server.ts';
+import { resolvedContainer, resolvedPod } from '../../support/resolvedPod.ts';
 
 export const testCredential: TokenCredential = {
   getToken: () => Promise.resolve({ token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -72,39 +73,22 @@ export function sdkClient(fake: FakeAci): ContainerInstanceManagementClient {
 }
 
 export function container(overrides: Partial<ResolvedContainer> = {}): ResolvedContainer {
-  return {
-    name: 'app',
+  return resolvedContainer({
     image: 'nginx:1.27',
-    env: [],
-    ports: [],
     requests: { cpu: 0.5, memoryBytes: 512 * 1024 * 1024 },
-    limits: {},
-    volumeMounts: [],
-    hasLifecycleHooks: false,
     ...overrides,
-  };
+  });
 }
 
 let podCounter = 0;
 
 export function pod(overrides: Partial<ResolvedPod> = {}): ResolvedPod {
   podCounter++;
-  return {
-    namespace: 'default',
+  return resolvedPod({
     name: `web-${podCounter}`,
     uid: `00000000-0000-4000-8000-${String(podCounter).padStart(12, '0')}`,
     node: 'virtual-aci',
-    labels: {},
-    annotations: {},
-    os: 'linux',
-    restartPolicy: 'Always',
     containers: [container()],
-    initContainers: [],
-    volumes: [],
-    imagePullCredentials: [],
-    nodeSelector: {},
-    attempt: 0,
-    createdAtMs: Date.parse('2025-01-01T00:00:00Z'),
     ...overrides,
-  };
+  });
 }
