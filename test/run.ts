@@ -114,15 +114,21 @@ function runTests(
     ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...patterns],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
   );
-  let tail = '';
+  // The summary lines come before the details of failed tests, which can be long: read them as they pass.
+  const counts = { pass: 0, fail: 0 };
+  let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
-    tail = (tail + chunk.toString('utf8')).slice(-4000);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^ℹ (pass|fail) (\d+)$/.exec(line.trim());
+      if (m) counts[m[1] as 'pass' | 'fail'] = Number(m[2]);
+    }
   });
   return new Promise((resolve) =>
     child.once('close', (code) => {
-      const count = (label: string) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
-      resolve({ code: code ?? 1, passed: count('pass'), failed: count('fail') });
+      resolve({ code: code ?? 1, passed: counts.pass, failed: counts.fail });
     }),
   );
 }

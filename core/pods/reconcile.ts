@@ -4,7 +4,13 @@ import { mergePatch, type KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Provider } from '../providers/provider.ts';
-import type { ContainerState, ProviderPodView, ProviderRef, ResolvedPod } from '../providers/types.ts';
+import type {
+  ContainerState,
+  CreatedInstance,
+  ProviderPodView,
+  ProviderRef,
+  ResolvedPod,
+} from '../providers/types.ts';
 import type { PodRecord, PodRecords } from '../state/podRecords.ts';
 import { decidePod, isTerminal, restartPolicyOf, type Decision } from './decide.ts';
 import { recordPodEvent, type PodEvent } from './events.ts';
@@ -191,9 +197,9 @@ async function startInstance(
   });
   if (restarting) await deps.provider.deletePod(refOf(deps, record));
 
-  let ref: ProviderRef;
+  let created: CreatedInstance;
   try {
-    ref = await deps.provider.createPod(resolved);
+    created = await deps.provider.createPod(resolved);
   } catch (err) {
     // Release the claim so the next pass (or a retry of this one) need not wait for it to expire.
     const released = await deps.records.save({ ...claim, creatingSinceMs: undefined }).catch(() => undefined);
@@ -203,6 +209,9 @@ async function startInstance(
     throw err;
   }
 
+  const { view: answered, ...ref } = created;
+  // An instance that has already ended is left to the next decision (restart or final phase).
+  const view = answered && !isTerminal(answered.phase) ? answered : undefined;
   const saved = await deps.records.save({
     ...recordKey(deps, pod),
     providerId: ref.id,
@@ -213,10 +222,13 @@ async function startInstance(
     lastResourceVersion: record?.lastResourceVersion,
     etag: claim.etag,
   });
-  const outcome = await postStatus(deps, pod, undefined, {
+  // What the provider said when it created the instance is posted at once (with the mock it may
+  // already be Running); without it the pod is Pending until the provider is asked again.
+  const keepsRunning = restarting && pod.status?.phase === 'Running';
+  const outcome = await postStatus(deps, pod, view, {
     record: saved,
     nowMs,
-    phase: restarting && pod.status?.phase === 'Running' ? 'Running' : 'Pending',
+    ...(keepsRunning ? { phase: 'Running' } : view ? {} : { phase: 'Pending' }),
   });
   await event(deps, logger, pod, {
     type: 'Normal',

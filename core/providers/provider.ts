@@ -1,4 +1,5 @@
 import type {
+  CreatedInstance,
   LogOptions,
   NodeCapacity,
   ProviderHealth,
@@ -22,8 +23,9 @@ export interface Provider {
   /**
    * Starts the pod's instance and returns without waiting for it to run. Called again for the
    * same pod UID and attempt it must return the existing instance, never start a second one.
+   * The answer carries the instance's view when the create call returned one anyway.
    */
-  createPod(pod: ResolvedPod): Promise<ProviderRef>;
+  createPod(pod: ResolvedPod): Promise<CreatedInstance>;
 
   /** Stops and removes the instance. Idempotent: an instance that is already gone is success. */
   deletePod(ref: ProviderRef): Promise<void>;

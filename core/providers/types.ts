@@ -26,6 +26,15 @@ export interface ProviderRef {
   podUid: string;
 }
 
+/** What createPod answers: the instance's ref, and its view when the create call already told. */
+export interface CreatedInstance extends ProviderRef {
+  /**
+   * The instance as the provider described it in its answer to the create call, when it did.
+   * Lets the first status post say what the provider says without asking it again.
+   */
+  view?: ProviderPodView;
+}
+
 export interface EnvVar {
   name: string;
   value: string;

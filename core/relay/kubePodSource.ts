@@ -4,13 +4,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { FuncletError } from '../errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import {
-  podRefOf,
   parseWatchLine,
   statusError,
   type PodListPage,
-  type PodRef,
   type PodSource,
   type PodWatchHandlers,
+  type WatchedPod,
+  watchedPodOf,
 } from './podSource.ts';
 
 /** A list body larger than this is refused rather than held in memory (500 pods are a few MB). */
@@ -79,7 +79,7 @@ export function kubePodSource(kubeConfig: KubeConfig, clock: Clock = systemClock
       const resourceVersion = list.metadata?.resourceVersion;
       if (typeof resourceVersion !== 'string' || resourceVersion === '')
         throw new FuncletError(`${attempted}: the list has no resourceVersion`);
-      const pods = (list.items ?? []).map(podRefOf).filter((p): p is PodRef => p !== undefined);
+      const pods = (list.items ?? []).map(watchedPodOf).filter((p): p is WatchedPod => p !== undefined);
       const next = list.metadata?.continue;
       return { pods, resourceVersion, continue: typeof next === 'string' && next !== '' ? next : undefined };
     },

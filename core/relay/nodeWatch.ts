@@ -2,8 +2,13 @@ import { errorMessage, FuncletError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import { sleep, type Clock } from './clock.ts';
-import { isGone, type PodRef, type PodSource } from './podSource.ts';
+import { isGone, type PodRef, type PodSource, type WatchedPod } from './podSource.ts';
 import type { Poke, PokeType } from './protocol.ts';
+
+/** Whether `after` differs from `before` in status only (both intents known and equal). */
+function statusOnly(before: WatchedPod | undefined, after: WatchedPod): boolean {
+  return before?.intent !== undefined && before.intent === after.intent;
+}
 
 /** A watch that ends sooner than this without a single event (bookmarks count) is treated as failed. */
 const minQuietWatchMs = 1_000;
@@ -51,8 +56,8 @@ export function startNodeWatch(o: NodeWatchOptions, signal: AbortSignal): NodeWa
   let gonesInARow = 0;
   /** Events (bookmarks included) the current watch has delivered. */
   let eventsThisWatch = 0;
-  /** Pods the relay believes are on the node, by UID: what a relist compares against. */
-  let known = new Map<string, PodRef>();
+  /** Pods the relay believes are on the node, by UID: what a relist and each MODIFIED compare against. */
+  let known = new Map<string, WatchedPod>();
 
   const poke = (type: PokeType, pod: PodRef) => {
     o.onPoke({
@@ -79,7 +84,7 @@ export function startNodeWatch(o: NodeWatchOptions, signal: AbortSignal): NodeWa
   };
 
   const relist = async (): Promise<string> => {
-    const seen = new Map<string, PodRef>();
+    const seen = new Map<string, WatchedPod>();
     let next: string | undefined;
     let listVersion: string;
     do {
@@ -114,8 +119,12 @@ export function startNodeWatch(o: NodeWatchOptions, signal: AbortSignal): NodeWa
             return;
           }
           resourceVersion = event.pod.resourceVersion;
+          const before = known.get(event.pod.uid);
           if (event.type === 'DELETED') known.delete(event.pod.uid);
           else known.set(event.pod.uid, event.pod);
+          // As upstream virtual-kubelet: a change to the pod's status alone is not worth a poke.
+          // Most are Funclet's own status patches coming back; the rest wait for podResync.
+          if (event.type === 'MODIFIED' && statusOnly(before, event.pod)) return;
           poke(event.type, event.pod);
         },
       },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { FuncletError } from '../errors.ts';
 
 /**
@@ -12,8 +13,18 @@ export interface PodRef {
   resourceVersion: string;
 }
 
+/** A pod as the relay keeps it in view: its identifiers and what a kubelet acts on, digested. */
+export interface WatchedPod extends PodRef {
+  /**
+   * A digest of the pod's spec, labels, annotations and deletion fields. Two versions of a pod
+   * with the same intent differ only in status (or in fields no kubelet reads). Undefined when
+   * not known: such a version always counts as changed.
+   */
+  intent?: string;
+}
+
 export interface PodListPage {
-  pods: PodRef[];
+  pods: WatchedPod[];
   /** The list's resourceVersion: a watch from here sees every later change. */
   resourceVersion: string;
   /** Set when more pages follow. */
@@ -21,7 +32,7 @@ export interface PodListPage {
 }
 
 export type PodWatchEvent =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: PodRef }
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: WatchedPod }
   /** Nothing changed for us, but the watch has progressed to this resourceVersion. */
   | { type: 'BOOKMARK'; resourceVersion: string };
 
@@ -81,6 +92,41 @@ export function podRefOf(object: unknown): PodRef | undefined {
   return { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion };
 }
 
+/**
+ * The digest of what a kubelet acts on in a pod object: the fields upstream virtual-kubelet
+ * compares before it queues a pod again (spec, labels, annotations, deletionTimestamp,
+ * deletionGracePeriodSeconds). Status, managedFields and resourceVersion are left out.
+ */
+export function podIntent(object: unknown): string {
+  const o = (object ?? {}) as {
+    spec?: unknown;
+    metadata?: {
+      labels?: unknown;
+      annotations?: unknown;
+      deletionTimestamp?: unknown;
+      deletionGracePeriodSeconds?: unknown;
+    };
+  };
+  const m = o.metadata ?? {};
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        o.spec ?? null,
+        m.labels ?? null,
+        m.annotations ?? null,
+        m.deletionTimestamp ?? null,
+        m.deletionGracePeriodSeconds ?? null,
+      ]),
+    )
+    .digest('base64url');
+}
+
+/** A pod object as the relay keeps it; undefined when an identifier is missing. */
+export function watchedPodOf(object: unknown): WatchedPod | undefined {
+  const ref = podRefOf(object);
+  return ref && { ...ref, intent: podIntent(object) };
+}
+
 /** A metav1.Status body turned into an error; `fallbackCode` when it carries none. */
 export function statusError(status: unknown, fallbackCode: number, attempted: string): ApiStatusError {
   const s = (status ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
@@ -107,7 +153,7 @@ export function parseWatchLine(line: string, node: string): PodWatchEvent | unde
     case 'ADDED':
     case 'MODIFIED':
     case 'DELETED': {
-      const pod = podRefOf(parsed.object);
+      const pod = watchedPodOf(parsed.object);
       if (!pod)
         throw new FuncletError(`watching pods on node ${node}: a ${parsed.type} event without pod metadata`);
       return { type: parsed.type, pod };

@@ -38,6 +38,8 @@ export interface RelayOptions {
   batchMaxEvents?: number;
   /** A poke waits at most this long for others to share its request. */
   batchMaxDelayMs?: number;
+  /** Requests in flight at once per node (a pod is never in two at once). */
+  batchMaxInFlight?: number;
   /** Pods waiting per node beyond this evict the oldest (see PokeBatcher). */
   maxPendingPerNode?: number;
   /** healthy() turns false once a node's list/watch has failed continuously for this long. */
@@ -72,9 +74,10 @@ export function startRelay(options: RelayOptions): Relay {
   const backoff = options.backoff ?? defaultBackoff;
   const batchMaxEvents = options.batchMaxEvents ?? maxEventsPerBatch;
   const batchMaxDelayMs = options.batchMaxDelayMs ?? 250;
+  const batchMaxInFlight = options.batchMaxInFlight ?? 4;
   const unhealthyAfterMs = options.unhealthyAfterMs ?? 2 * 60_000;
   const stopFlushTimeoutMs = options.stopFlushTimeoutMs ?? 5_000;
-  checkOptions(options, batchMaxEvents);
+  checkOptions(options, batchMaxEvents, batchMaxInFlight);
   const source = options.podSource ?? kubePodSource(options.kubeConfig!, clock);
   const log = options.logger;
 
@@ -123,6 +126,7 @@ export function startRelay(options: RelayOptions): Relay {
       node,
       maxEvents: batchMaxEvents,
       maxDelayMs: batchMaxDelayMs,
+      maxInFlight: batchMaxInFlight,
       maxPending: Math.max(options.maxPendingPerNode ?? 10_000, batchMaxEvents),
       clock,
       logger: log.child({ node }),
@@ -151,7 +155,12 @@ export function startRelay(options: RelayOptions): Relay {
       ),
     );
   }
-  log.info('relay started', { nodes: [...batchers.keys()], batchMaxEvents, batchMaxDelayMs });
+  log.info('relay started', {
+    nodes: [...batchers.keys()],
+    batchMaxEvents,
+    batchMaxDelayMs,
+    batchMaxInFlight,
+  });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -183,7 +192,7 @@ export function startRelay(options: RelayOptions): Relay {
   };
 }
 
-function checkOptions(o: RelayOptions, batchMaxEvents: number): void {
+function checkOptions(o: RelayOptions, batchMaxEvents: number, batchMaxInFlight: number): void {
   const problems: { setting: string; problem: string }[] = [];
   if (!o.kubeConfig && !o.podSource) problems.push({ setting: 'kubeConfig', problem: 'is required' });
   if (o.nodes.length === 0) problems.push({ setting: 'nodes', problem: 'must name at least one node' });
@@ -196,5 +205,7 @@ function checkOptions(o: RelayOptions, batchMaxEvents: number): void {
   if (o.secret.length === 0) problems.push({ setting: 'secret', problem: 'is required' });
   if (!Number.isInteger(batchMaxEvents) || batchMaxEvents < 1 || batchMaxEvents > maxEventsPerBatch)
     problems.push({ setting: 'batchMaxEvents', problem: `must be between 1 and ${maxEventsPerBatch}` });
+  if (!Number.isInteger(batchMaxInFlight) || batchMaxInFlight < 1)
+    problems.push({ setting: 'batchMaxInFlight', problem: 'must be a whole number of at least 1' });
   if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -143,9 +143,14 @@ void describe('the ECS provider against moto', () => {
         }),
       ],
     });
-    const ref = await provider.createPod(p);
+    const { view: answered, ...ref } = await provider.createPod(p);
 
     assert.deepEqual(ref, { provider: 'ecs', id: ref.id, podUid: p.uid });
+    assert.deepEqual(
+      [answered?.ref, answered?.namespace, answered?.name, answered?.containers.map((c) => c.name)],
+      [ref, 'team-a', p.name, ['app']],
+      'the task RunTask answered with is the pod’s view',
+    );
     assert.deepEqual(await nodeTaskArns(p.node), [ref.id]);
     const task = await rawTask(ref.id);
     assert.equal(task.launchType, 'FARGATE');
@@ -209,7 +214,7 @@ void describe('the ECS provider against moto', () => {
 
   void it('reports a running task as a Running pod with the IP of its network interface', async () => {
     const p = pod('get');
-    const ref = await provider.createPod(p);
+    const { view: _answered, ...ref } = await provider.createPod(p);
     const view = await provider.getPod(ref);
     assert.ok(view);
     assert.equal(view.phase, 'Running');

@@ -24,6 +24,7 @@ import type { Logger } from '../../log.ts';
 import { Setting } from '../../config.ts';
 import type { LogsProvider, Provider } from '../provider.ts';
 import type {
+  CreatedInstance,
   LogOptions,
   NodeCapacity,
   ProviderHealth,
@@ -123,7 +124,7 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     return mine[0];
   };
 
-  const runTask = async (pod: ResolvedPod, taskDefinitionArn: string, forPod: string): Promise<string> => {
+  const runTask = async (pod: ResolvedPod, taskDefinitionArn: string, forPod: string): Promise<Task> => {
     const input = runTaskInputFor(pod, taskDefinitionArn, {
       cluster,
       clusterName: deps.clusterName,
@@ -134,12 +135,21 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     const out = await call(`running the ECS task for pod ${forPod}`, () =>
       ecs.send(new RunTaskCommand(input)),
     );
-    const arn = out.tasks?.[0]?.taskArn;
-    if (arn !== undefined) return arn;
+    const task = out.tasks?.[0];
+    if (task?.taskArn !== undefined) return task;
     const failure = out.failures?.[0];
     throw new FuncletError(
       `running the ECS task for pod ${forPod}: ECS started no task (${failure?.reason ?? 'no reason given'}${failure?.detail ? `: ${failure.detail}` : ''})`,
     );
+  };
+
+  /** The ref of the pod's task and the task as ECS just described it (RunTask answers with it). */
+  const created = (pod: ResolvedPod, taskArn: string, task: Task): CreatedInstance => {
+    const ref: ProviderRef = { provider: 'ecs', id: taskArn, podUid: pod.uid };
+    return {
+      ...ref,
+      view: { ...podViewFromTask(task), ref, namespace: pod.namespace, name: pod.name, node: pod.node },
+    };
   };
 
   return {
@@ -156,16 +166,16 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
       const existing = await existingTask(pod, forPod);
       if (existing?.taskArn !== undefined) {
         podLog.debug('ECS task already exists', { taskArn: existing.taskArn, attempt: pod.attempt });
-        return { provider: 'ecs', id: existing.taskArn, podUid: pod.uid };
+        return created(pod, existing.taskArn, existing);
       }
       // Decide everything that can be refused before touching AWS.
       const definition = taskDefinitionFor(pod, definitionSettings);
       launchFor(pod); // throws on a bad capacity-provider annotation
 
       let taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
-      let taskArn: string;
+      let task: Task;
       try {
-        taskArn = await runTask(pod, taskDefinitionArn, forPod);
+        task = await runTask(pod, taskDefinitionArn, forPod);
       } catch (err) {
         // A deletePod elsewhere may have deregistered the revision between lookup and RunTask.
         const status =
@@ -174,10 +184,11 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
             : undefined;
         if (status?.status !== 'INACTIVE') throw err;
         taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
-        taskArn = await runTask(pod, taskDefinitionArn, forPod);
+        task = await runTask(pod, taskDefinitionArn, forPod);
       }
+      const taskArn = task.taskArn!;
       podLog.info('started ECS task', { taskArn, taskDefinition: taskDefinitionArn, attempt: pod.attempt });
-      return { provider: 'ecs', id: taskArn, podUid: pod.uid };
+      return created(pod, taskArn, task);
     },
 
     async deletePod(ref) {

@@ -2,7 +2,14 @@ import type { TableClient } from '@azure/data-tables';
 import { InvalidInputError } from '../../errors.ts';
 import { isTableStatus } from '../../state/tables.ts';
 import type { Provider } from '../provider.ts';
-import type { NodeCapacity, ProviderHealth, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
+import type {
+  CreatedInstance,
+  NodeCapacity,
+  ProviderHealth,
+  ProviderPodView,
+  ProviderRef,
+  ResolvedPod,
+} from '../types.ts';
 import {
   instanceId,
   MockAnnotation,
@@ -39,11 +46,17 @@ export class MockProvider implements Provider {
     this.options = options;
   }
 
-  async createPod(pod: ResolvedPod): Promise<ProviderRef> {
+  async createPod(pod: ResolvedPod): Promise<CreatedInstance> {
     this.calls.createPod++;
     const refusal = pod.annotations[MockAnnotation.createError];
     if (refusal !== undefined) throw new InvalidInputError(refusal);
-    const instance = newInstance(pod, this.options.now());
+    const nowMs = this.options.now();
+    const instance = newInstance(pod, nowMs);
+    const ref: ProviderRef = {
+      provider: 'mock',
+      id: instanceId(instance.node, instance.id),
+      podUid: pod.uid,
+    };
     try {
       await this.options.table.createEntity({
         partitionKey: instance.node,
@@ -53,8 +66,9 @@ export class MockProvider implements Provider {
     } catch (err) {
       // Created before (a retry, a concurrent reconcile): the existing instance is the answer.
       if (!isTableStatus(err, 409)) throw err;
+      return ref;
     }
-    return { provider: 'mock', id: instanceId(instance.node, instance.id), podUid: pod.uid };
+    return { ...ref, view: mockPodView(instance, this.options.startDelayMs, nowMs) };
   }
 
   async deletePod(ref: ProviderRef): Promise<void> {

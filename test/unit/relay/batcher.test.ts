@@ -11,7 +11,7 @@ const poke = (type: Poke['type'], name: string, resourceVersion: string): Poke =
 });
 
 /** A batcher whose deliveries stay in flight until the test releases them. */
-function heldBatcher(options: { maxEvents?: number; maxPending?: number } = {}) {
+function heldBatcher(options: { maxEvents?: number; maxPending?: number; maxInFlight?: number } = {}) {
   const clock = new FakeClock();
   const { logger, lines } = memoryLogger();
   const sent: PokeBatch[] = [];
@@ -20,6 +20,7 @@ function heldBatcher(options: { maxEvents?: number; maxPending?: number } = {}) 
     node: 'vk-a',
     maxEvents: options.maxEvents ?? 100,
     maxDelayMs: 250,
+    maxInFlight: options.maxInFlight ?? 1,
     maxPending: options.maxPending ?? 10_000,
     clock,
     logger,
@@ -28,13 +29,18 @@ function heldBatcher(options: { maxEvents?: number; maxPending?: number } = {}) 
       return new Promise<void>((resolve) => releases.push(resolve));
     },
   });
+  /** Lets the n-th batch sent (0-based) return. */
+  const release = async (n: number) => {
+    releases[n]!();
+    await settle();
+  };
   const releaseAll = async () => {
-    while (releases.length > 0) {
-      releases.shift()!();
+    for (let i = 0; i < releases.length; i++) {
+      releases[i]!();
       await settle();
     }
   };
-  return { batcher, clock, sent, lines, releaseAll };
+  return { batcher, clock, sent, lines, release, releaseAll };
 }
 
 describe('the per-node poke batcher', () => {
@@ -90,6 +96,37 @@ describe('the per-node poke batcher', () => {
       ['b'],
       'b had already waited 1 s: no further delay',
     );
+  });
+
+  it('keeps up to maxInFlight batches in flight, and never a pod in two: its next poke follows once its batch returns', async () => {
+    const { batcher, clock, sent, release } = heldBatcher({ maxEvents: 2, maxInFlight: 2 });
+    batcher.add(poke('ADDED', 'a', '1'));
+    batcher.add(poke('ADDED', 'b', '1'));
+    batcher.add(poke('MODIFIED', 'a', '2'));
+    batcher.add(poke('ADDED', 'c', '1'));
+    await clock.advance(250);
+    assert.deepEqual(
+      sent.map((b) => b.events.map((e) => `${e.name} ${e.resourceVersion}`)),
+      [['a 1', 'b 1'], ['c 1']],
+      'a 2 waits: a is in flight',
+    );
+    for (const name of ['d', 'e', 'f']) batcher.add(poke('ADDED', name, '1'));
+    await clock.advance(1_000);
+    assert.equal(sent.length, 2, 'two in flight: nothing more goes');
+
+    await release(1);
+    assert.deepEqual(
+      sent[2]?.events.map((e) => `${e.name} ${e.resourceVersion}`),
+      ['d 1', 'e 1'],
+      'a slot freed: the oldest pods that are not in flight go, a 2 still waits for its batch',
+    );
+    await release(0);
+    assert.deepEqual(
+      sent[3]?.events.map((e) => `${e.name} ${e.resourceVersion}`),
+      ['a 2', 'f 1'],
+      'once its first batch returned, a 2 goes, oldest first',
+    );
+    assert.equal(batcher.pendingCount, 0);
   });
 
   it('drain() sends everything pending without waiting for the delay, one batch after another', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubePodSource } from '../../../core/relay/kubePodSource.ts';
-import { ApiStatusError, isGone, type PodWatchEvent } from '../../../core/relay/podSource.ts';
+import { ApiStatusError, isGone, podIntent, type PodWatchEvent } from '../../../core/relay/podSource.ts';
 
 type Handler = (request: IncomingMessage, url: URL, response: ServerResponse) => void;
 
@@ -71,8 +71,20 @@ describe('the API server pod source', () => {
     );
     assert.deepEqual(page, {
       pods: [
-        { namespace: 'ns', name: 'a', uid: 'uid-a', resourceVersion: '10' },
-        { namespace: 'ns', name: 'b', uid: 'uid-b', resourceVersion: '11' },
+        {
+          namespace: 'ns',
+          name: 'a',
+          uid: 'uid-a',
+          resourceVersion: '10',
+          intent: podIntent(podObject('a', '10')),
+        },
+        {
+          namespace: 'ns',
+          name: 'b',
+          uid: 'uid-b',
+          resourceVersion: '11',
+          intent: podIntent(podObject('b', '11')),
+        },
       ],
       resourceVersion: '4711',
       continue: 'next-page',
@@ -110,9 +122,27 @@ describe('the API server pod source', () => {
     );
     assert.equal(opened, true);
     assert.deepEqual(events, [
-      { type: 'ADDED', pod: { namespace: 'ns', name: 'a', uid: 'uid-a', resourceVersion: '12' } },
+      {
+        type: 'ADDED',
+        pod: {
+          namespace: 'ns',
+          name: 'a',
+          uid: 'uid-a',
+          resourceVersion: '12',
+          intent: podIntent(podObject('a', '12')),
+        },
+      },
       { type: 'BOOKMARK', resourceVersion: '15' },
-      { type: 'DELETED', pod: { namespace: 'ns', name: 'a', uid: 'uid-a', resourceVersion: '16' } },
+      {
+        type: 'DELETED',
+        pod: {
+          namespace: 'ns',
+          name: 'a',
+          uid: 'uid-a',
+          resourceVersion: '16',
+          intent: podIntent(podObject('a', '16')),
+        },
+      },
     ]);
     assert.deepEqual(Object.fromEntries(seen[0]!.url.searchParams), {
       watch: '1',
@@ -121,6 +151,27 @@ describe('the API server pod source', () => {
       timeoutSeconds: '300',
       fieldSelector: 'spec.nodeName=vk-a',
     });
+  });
+
+  it('digests what a kubelet acts on: a status-only change keeps the intent, spec, labels, annotations and deletion change it', () => {
+    const base = {
+      ...podObject('a', '10'),
+      metadata: { ...podObject('a', '10').metadata, labels: { app: 'web' }, annotations: { a: '1' } },
+      status: { phase: 'Pending' },
+    };
+    const same = [
+      { ...base, status: { phase: 'Running', podIP: '10.0.0.1' } },
+      { ...base, metadata: { ...base.metadata, resourceVersion: '11', managedFields: [{ manager: 'x' }] } },
+    ];
+    for (const o of same) assert.equal(podIntent(o), podIntent(base));
+    const changed = [
+      { ...base, spec: { ...base.spec, activeDeadlineSeconds: 5 } },
+      { ...base, metadata: { ...base.metadata, labels: { app: 'db' } } },
+      { ...base, metadata: { ...base.metadata, annotations: { a: '2' } } },
+      { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-11-23T10:00:00Z' } },
+      { ...base, metadata: { ...base.metadata, deletionGracePeriodSeconds: 0 } },
+    ];
+    for (const o of changed) assert.notEqual(podIntent(o), podIntent(base), JSON.stringify(o));
   });
 
   it('turns a watch ERROR event carrying 410 Expired into a Gone error', async () => {

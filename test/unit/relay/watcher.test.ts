@@ -112,6 +112,33 @@ describe('the relay', () => {
     await relay.stop();
   });
 
+  it('does not poke a change to a pod’s status alone, as upstream virtual-kubelet does not requeue one', async () => {
+    const { clock, source, webhook, start } = relayOverFakes();
+    const relay = start();
+    await settle();
+    const watch = source.watchOf('vk-a');
+    const version = (rv: string, intent: string | undefined) => ({ ...pod('p', rv), intent });
+    watch.send({ type: 'ADDED', pod: version('101', 'spec-1') });
+    watch.send({ type: 'ADDED', pod: { ...pod('q', '102'), intent: 'q-1' } });
+    await clock.advance(250);
+    watch.send({ type: 'MODIFIED', pod: version('103', 'spec-1') });
+    watch.send({ type: 'MODIFIED', pod: { ...pod('q', '104'), intent: 'q-1' } });
+    await clock.advance(1_000);
+    assert.deepEqual(
+      pokesOf(webhook.requests).map(short),
+      ['ADDED p 101', 'ADDED q 102'],
+      'status-only: no poke',
+    );
+
+    watch.send({ type: 'MODIFIED', pod: version('105', 'spec-2') });
+    watch.send({ type: 'MODIFIED', pod: { ...pod('q', '106'), intent: undefined } });
+    watch.send({ type: 'DELETED', pod: { ...pod('q', '107'), intent: 'q-1' } });
+    await clock.advance(250);
+    assert.deepEqual(pokesOf(webhook.requests.slice(1)).map(short), ['MODIFIED p 105', 'DELETED q 107']);
+    assert.equal(source.watchOf('vk-a'), watch, 'the watch went on');
+    await relay.stop();
+  });
+
   it('sends a batch as soon as 100 pokes are pending, without waiting for the delay', async () => {
     const { clock, source, webhook, start } = relayOverFakes();
     const relay = start();
@@ -331,7 +358,7 @@ describe('the relay', () => {
     await relay.stop();
   });
 
-  it('keeps one batch in flight per node: pokes that arrive meanwhile wait for it and follow in order', async () => {
+  it('delivers a pod’s pokes in order: its next poke waits for the batch in flight, other pods do not', async () => {
     let release!: (status: number) => void;
     const held = new Promise<number>((resolve) => (release = resolve));
     const { clock, source, webhook, start } = relayOverFakes({ reply: (n) => (n === 0 ? held : 200) });
@@ -339,16 +366,43 @@ describe('the relay', () => {
     await settle();
     source.watchOf('vk-a').send({ type: 'ADDED', pod: pod('first', '301') });
     await clock.advance(250);
-    source.watchOf('vk-a').send({ type: 'ADDED', pod: pod('second', '302') });
-    source.watchOf('vk-a').send({ type: 'ADDED', pod: pod('third', '303') });
+    source.watchOf('vk-a').send({ type: 'MODIFIED', pod: pod('first', '302') });
+    source.watchOf('vk-a').send({ type: 'ADDED', pod: pod('second', '303') });
     await clock.advance(5_000);
-    assert.equal(webhook.requests.length, 1, 'nothing overtakes the batch in flight');
+    assert.deepEqual(
+      webhook.requests.map((r) => r.batch.events.map(short)),
+      [['ADDED first 301'], ['ADDED second 303']],
+      'second overtakes the batch in flight; first’s next poke does not',
+    );
 
     release(200);
     await settle();
+    assert.deepEqual(webhook.requests[2]?.batch.events.map(short), ['MODIFIED first 302']);
+    await relay.stop();
+  });
+
+  it('keeps at most batchMaxInFlight requests in flight per node', async () => {
+    const releases: ((status: number) => void)[] = [];
+    const { clock, source, webhook, start } = relayOverFakes({
+      reply: () => new Promise<number>((resolve) => releases.push(resolve)),
+      relay: { batchMaxInFlight: 2, batchMaxEvents: 1 },
+    });
+    const relay = start();
+    await settle();
+    for (let i = 0; i < 5; i++)
+      source.watchOf('vk-a').send({ type: 'ADDED', pod: pod(`p${i}`, String(i + 1)) });
+    await clock.advance(1_000);
+    assert.equal(webhook.requests.length, 2);
+    releases[0]!(200);
+    await settle();
+    assert.equal(webhook.requests.length, 3, 'one returned, one more goes');
+    for (let i = 1; i < 5; i++) {
+      releases[i]?.(200);
+      await settle();
+    }
     assert.deepEqual(
-      webhook.requests.map((r) => r.batch.events.map(short)),
-      [['ADDED first 301'], ['ADDED second 302', 'ADDED third 303']],
+      pokesOf(webhook.requests).map((p) => p.name),
+      ['p0', 'p1', 'p2', 'p3', 'p4'],
     );
     await relay.stop();
   });
