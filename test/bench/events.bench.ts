@@ -14,7 +14,7 @@ import { createRuntime } from '../../functions/runtime.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { invocation, timer } from '../support/functions.ts';
 import { functionKubeconfig } from '../support/kube.ts';
-import { peakRssMiB } from './counters.ts';
+import { peakRssMiB, RequestCounters } from './counters.ts';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -31,7 +31,9 @@ export async function benchEvents(
   const namespace = 'bench-events';
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const secret = localWebhookSecret();
+  const counters = new RequestCounters();
   const runtime = createRuntime({
+    observe: { kube: counters.observeKube, tables: counters.observeTable },
     env: {
       [Setting.nodes]: JSON.stringify([{ name: node, provider: 'mock' }]),
       [Setting.kubeconfig]: await functionKubeconfig(admin),
@@ -134,16 +136,21 @@ export async function benchEvents(
         'p95 ms': Math.round(percentile(values, 95)),
         'p99 ms': Math.round(percentile(values, 99)),
         'not reached': values.filter(Number.isNaN).length,
+        'API requests per pod': '',
+        'table requests per pod': '',
         'peak RSS MiB': peakRssMiB(),
       });
     }
 
     // Burst: all at once.
     const burstNames = Array.from({ length: burst }, (_, i) => `burst-${i}`);
+    counters.reset();
     const burstStart = Date.now();
     await runBounded(burstNames, 64, create);
     const createdIn = Date.now() - burstStart;
     await waitAllRunning(burstNames, 180_000);
+    const perPod = (n: number) => (n / burst).toFixed(1);
+    const { kube, tables } = counters;
     const last = Math.max(...burstNames.map((n) => runningAt.get(n) ?? NaN));
     rows.push({
       scenario: `${burst} pods at once`,
@@ -152,6 +159,8 @@ export async function benchEvents(
       'p95 ms': '',
       'p99 ms': Number.isNaN(last) ? 'not all' : Math.round(last - burstStart),
       'not reached': burstNames.filter((n) => !runningAt.has(n)).length,
+      'API requests per pod': `${perPod(kube.reads)} reads, ${perPod(kube.writes)} writes`,
+      'table requests per pod': `${perPod(tables.reads)} reads, ${perPod(tables.writes)} writes`,
       'peak RSS MiB': peakRssMiB(),
     });
   } finally {
