@@ -15,6 +15,7 @@ import { azuriteConnectionString } from '../support/azurite.ts';
 import { invocation, timer } from '../support/functions.ts';
 import { functionKubeconfig } from '../support/kube.ts';
 import { peakRssMiB, RequestCounters } from './counters.ts';
+import { removeNamespace } from './services.ts';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -167,7 +168,7 @@ export async function benchEvents(
     watching = false;
     watch?.abort();
     await events.stop();
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await removeNamespace(core, namespace);
   }
   return rows;
 }

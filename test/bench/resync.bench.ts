@@ -16,6 +16,7 @@ import { azuriteConnectionString } from '../support/azurite.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { invocation, timer } from '../support/functions.ts';
 import { peakRssMiB, RequestCounters } from './counters.ts';
+import { removeNamespace } from './services.ts';
 import { runBounded } from '../../core/util/concurrency.ts';
 
 export async function benchResync(
@@ -112,6 +113,6 @@ export async function benchResync(
   }
   await pass('steady');
   process.stderr.write(`[bench] ${size} pods: all Running after ${passes} passes\n`);
-  await core.deleteNamespace({ name: namespace });
+  await removeNamespace(core, namespace);
   return rows;
 }
