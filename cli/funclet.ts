@@ -20,7 +20,7 @@ commands:
   local [--node NAME]   run Funclet locally: a local control plane (or $KUBECONFIG), Azurite,
                         the mock provider, the functions and the relay; Ctrl-C stops
   relay                 run the in-cluster relay (FUNCLET_RELAY_NODES, FUNCLET_WEBHOOK_URL,
-                        FUNCLET_WEBHOOK_SECRET, FUNCLET_RELAY_PORT)
+                        FUNCLET_WEBHOOK_SECRET, FUNCLET_RELAY_PORT, FUNCLET_RELAY_MAX_IN_FLIGHT)
   attach [--kubeconfig PATH] [--context NAME] [--out FILE] [--token-expiration-seconds N]
          [--rotate-token] [--webhook-url URL --node NAME... --relay-image IMAGE]
                         with an admin kubeconfig: install infra/k8s, print (or write, mode 0600)

@@ -15,7 +15,12 @@ export const RelaySetting = {
   webhookUrl: 'FUNCLET_WEBHOOK_URL',
   webhookSecret: 'FUNCLET_WEBHOOK_SECRET',
   port: 'FUNCLET_RELAY_PORT',
+  maxInFlight: 'FUNCLET_RELAY_MAX_IN_FLIGHT',
 } as const;
+
+/** Requests in flight per node by default: enough to keep podEvents busy, few enough not to swamp it. */
+export const defaultMaxInFlight = 4;
+const maxMaxInFlight = 32;
 
 /** The shortest webhook secret accepted: 32 characters leave no room for guessing. */
 export const minSecretLength = 32;
@@ -25,6 +30,8 @@ export interface RelayProcessOptions {
   webhookUrl: string;
   secret: string;
   port: number;
+  /** podEvents requests in flight at once per node. */
+  maxInFlight: number;
   /** A kubeconfig document; the in-cluster ServiceAccount config when absent. */
   kubeconfigText?: string;
   logger?: Logger;
@@ -78,8 +85,16 @@ export function relayOptionsFromEnv(
   if (!/^\d+$/.test(portText) || port > 65535)
     problems.push({ setting: RelaySetting.port, problem: `must be a port number, not "${portText}"` });
 
+  const inFlightText = env[RelaySetting.maxInFlight]?.trim() || String(defaultMaxInFlight);
+  const maxInFlight = Number(inFlightText);
+  if (!/^\d+$/.test(inFlightText) || maxInFlight < 1 || maxInFlight > maxMaxInFlight)
+    problems.push({
+      setting: RelaySetting.maxInFlight,
+      problem: `must be a whole number from 1 to ${maxMaxInFlight}, not "${inFlightText}"`,
+    });
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { nodes, webhookUrl, secret, port };
+  return { nodes, webhookUrl, secret, port, maxInFlight };
 }
 
 /**
@@ -99,6 +114,7 @@ export async function runRelay(
     nodes: options.nodes,
     webhookUrl: options.webhookUrl,
     secret: options.secret,
+    batchMaxInFlight: options.maxInFlight,
     logger,
   });
 

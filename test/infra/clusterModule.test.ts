@@ -102,6 +102,8 @@ describe('the cluster Terraform module', () => {
     assert.equal(tfPodSecurity.run_as_non_root, pod.securityContext!.runAsNonRoot);
     assert.equal(tfPodSecurity.run_as_user, pod.securityContext!.runAsUser);
 
+    const variables = (await parseTerraform(path('infra/terraform/modules/cluster/variables.tf')))
+      .variable as Record<string, unknown>;
     assert.deepEqual(tfContainer.args, container.args);
     const tfEnv = tfContainer.env as { name: string; value?: string; value_from?: Block[] }[];
     assert.deepEqual(
@@ -116,6 +118,9 @@ describe('the cluster Terraform module', () => {
         assert.equal(ref.key, e.valueFrom.secretKeyRef.key, `${e.name} from the Secret's key`);
         assert.match(String(ref.name), /kubernetes_secret_v1\.relay/);
         assert.equal(e.valueFrom.secretKeyRef.name, 'funclet-relay');
+      } else if (e.name === 'FUNCLET_RELAY_MAX_IN_FLIGHT') {
+        assert.equal(t.value, '${tostring(var.relay_max_in_flight)}');
+        assert.equal(String(one(variables.relay_max_in_flight).default), e.value, 'the same default');
       } else if (e.name !== 'FUNCLET_RELAY_NODES') {
         assert.equal(t.value, e.value, e.name);
       }

@@ -9,24 +9,29 @@ import { memoryLogger } from '../../../core/log.ts';
 const secret = 's'.repeat(32);
 
 describe('funclet relay settings', () => {
-  it('reads nodes, webhook URL, secret and port from the environment, port 8080 by default', () => {
+  it('reads nodes, webhook URL, secret, port and requests in flight from the environment, port 8080 and 4 in flight by default', () => {
     assert.deepEqual(
       relayOptionsFromEnv({
         FUNCLET_RELAY_NODES: ' vk-1, vk-2 ,',
         FUNCLET_WEBHOOK_URL: 'https://fn.example/api/podEvents?code=k',
         FUNCLET_WEBHOOK_SECRET: secret,
       }),
-      { nodes: ['vk-1', 'vk-2'], webhookUrl: 'https://fn.example/api/podEvents?code=k', secret, port: 8080 },
+      {
+        nodes: ['vk-1', 'vk-2'],
+        webhookUrl: 'https://fn.example/api/podEvents?code=k',
+        secret,
+        port: 8080,
+        maxInFlight: 4,
+      },
     );
-    assert.equal(
-      relayOptionsFromEnv({
-        FUNCLET_RELAY_NODES: 'vk-1',
-        FUNCLET_WEBHOOK_URL: 'http://127.0.0.1:7071/api/podEvents',
-        FUNCLET_WEBHOOK_SECRET: secret,
-        FUNCLET_RELAY_PORT: '9090',
-      }).port,
-      9090,
-    );
+    const given = relayOptionsFromEnv({
+      FUNCLET_RELAY_NODES: 'vk-1',
+      FUNCLET_WEBHOOK_URL: 'http://127.0.0.1:7071/api/podEvents',
+      FUNCLET_WEBHOOK_SECRET: secret,
+      FUNCLET_RELAY_PORT: '9090',
+      FUNCLET_RELAY_MAX_IN_FLIGHT: '1',
+    });
+    assert.deepEqual([given.port, given.maxInFlight], [9090, 1]);
   });
 
   it('names every bad variable in one error', () => {
@@ -37,6 +42,7 @@ describe('funclet relay settings', () => {
           FUNCLET_WEBHOOK_URL: 'not a url',
           FUNCLET_WEBHOOK_SECRET: 'too-short',
           FUNCLET_RELAY_PORT: '80a',
+          FUNCLET_RELAY_MAX_IN_FLIGHT: '0',
         }),
       (err) => {
         assert.ok(err instanceof ConfigError);
@@ -45,8 +51,13 @@ describe('funclet relay settings', () => {
           'FUNCLET_WEBHOOK_URL',
           'FUNCLET_WEBHOOK_SECRET',
           'FUNCLET_RELAY_PORT',
+          'FUNCLET_RELAY_MAX_IN_FLIGHT',
         ]);
         assert.match(err.message, /"Bad_Node" is not a valid node name/);
+        assert.match(
+          err.message,
+          /FUNCLET_RELAY_MAX_IN_FLIGHT: must be a whole number from 1 to 32, not "0"/,
+        );
         assert.match(err.message, /at least 32 characters \(it is 9\)/);
         return true;
       },
@@ -90,6 +101,7 @@ describe('funclet relay settings', () => {
       webhookUrl: 'http://127.0.0.1:9/api/podEvents',
       secret,
       port: 0,
+      maxInFlight: 4,
       kubeconfigText,
       logger: memoryLogger().logger,
     });

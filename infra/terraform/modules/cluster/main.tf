@@ -271,6 +271,10 @@ resource "kubernetes_deployment_v1" "relay" {
             value = "8080"
           }
           env {
+            name  = "FUNCLET_RELAY_MAX_IN_FLIGHT"
+            value = tostring(var.relay_max_in_flight)
+          }
+          env {
             name = "FUNCLET_WEBHOOK_URL"
             value_from {
               secret_key_ref {

@@ -14,6 +14,16 @@ variable "relay_image" {
   default     = ""
 }
 
+variable "relay_max_in_flight" {
+  description = "podEvents requests the relay keeps in flight per node (1-32). Lower it for a small function app."
+  type        = number
+  default     = 4
+  validation {
+    condition     = var.relay_max_in_flight >= 1 && var.relay_max_in_flight <= 32 && floor(var.relay_max_in_flight) == var.relay_max_in_flight
+    error_message = "relay_max_in_flight must be a whole number from 1 to 32."
+  }
+}
+
 variable "webhook_url" {
   description = "podEvents' URL with its key: <pod_events_url>?code=<function key>."
   type        = string
