@@ -2,8 +2,9 @@
  * `npm run bench`: starts the local control plane and Azurite, runs each benchmark, prints its
  * figures, and stops everything. It never fails on a figure; targets are printed beside them.
  *
- *   node test/bench/run.ts [resync] [events] [sizes=1000,5000] [steady=200] [burst=1000]
+ *   node test/bench/run.ts [resync] [events] [coldstart] [sizes=1000,5000] [steady=200] [burst=1000] [runs=10]
  */
+import { benchColdStart } from './coldstart.bench.ts';
 import { benchEvents } from './events.bench.ts';
 import { benchResync } from './resync.bench.ts';
 import { printTable } from './counters.ts';
@@ -17,11 +18,21 @@ const number = (key: string, fallback: number) =>
   Number(args.find((a) => a.startsWith(`${key}=`))?.split('=')[1] ?? fallback);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+const wants = (name: string) => which.size === 0 || which.has(name);
+
+if (wants('coldstart')) {
+  printTable(
+    'cold start: a new process importing the function app (the host loads the bundle, package.json "main")',
+    await benchColdStart(number('runs', 10)),
+  );
+}
+if (!wants('resync') && !wants('events')) process.exit(0);
+
 const services = await startBenchServices(log);
 let code = 0;
 try {
   const admin = kubeConfigFrom(services.cluster.adminKubeconfig);
-  if (which.size === 0 || which.has('resync')) {
+  if (wants('resync')) {
     const rows = [];
     for (const size of sizes) rows.push(...(await benchResync(admin, services.azurite.port, size)));
     printTable(
@@ -29,7 +40,7 @@ try {
       rows,
     );
   }
-  if (which.size === 0 || which.has('events')) {
+  if (wants('events')) {
     const rows = await benchEvents(
       admin,
       services.azurite.port,

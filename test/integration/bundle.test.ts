@@ -1,0 +1,137 @@
+/**
+ * The bundle the Functions host loads (package.json "main", built by scripts/bundle.ts) works
+ * on its own: its timers register a node and run a pod through the lazily loaded mock
+ * provider chunk, and its webhook refuses a forged request. Settings come from process.env, as
+ * in the host.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { CoordinationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Metafile } from 'esbuild';
+import { Setting } from '../../core/config.ts';
+import type { HttpHandler, TimerHandler } from '../../functions/azure.ts';
+import { bundleApp } from '../../scripts/bundle.ts';
+import { functionSettings, invocation, timer } from '../support/functions.ts';
+import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { testEnv, uniqueName } from '../support/env.ts';
+import { waitFor } from '../support/process.ts';
+import { pokeRequest } from '../support/webhook.ts';
+
+interface BundledApp {
+  leaseRenew: TimerHandler;
+  nodeStatus: TimerHandler;
+  podResync: TimerHandler;
+  podEvents: HttpHandler;
+}
+
+describe('the bundled function app', () => {
+  const node = uniqueName('vk-bundle');
+  const namespace = uniqueName('bundle');
+  const secret = 'b'.repeat(40);
+  const dir = mkdtempSync(join(tmpdir(), 'funclet-bundle-'));
+  let admin: KubeConfig;
+  let core: CoreV1Api;
+  let bundled: BundledApp;
+  let outputs: Metafile['outputs'];
+
+  before(async () => {
+    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    core = admin.makeApiClient(CoreV1Api);
+    Object.assign(
+      process.env,
+      functionSettings({
+        kubeconfig: await functionKubeconfig(admin),
+        tablePrefix: `bundle${Math.random().toString(36).slice(2, 8)}`,
+        nodes: [{ name: node, provider: 'mock' }],
+        extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: '0' },
+      }),
+    );
+    outputs = (await bundleApp(dir)).outputs;
+    bundled = (await import(pathToFileURL(join(dir, 'app.js')).href)) as BundledApp;
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+  });
+
+  after(async () => {
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    await core.deleteNode({ name: node }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps each provider and its cloud SDK out of the file every cold start reads', () => {
+    const inputsOf = (file: string) =>
+      Object.keys(Object.entries(outputs).find(([out]) => out.endsWith(file))?.[1].inputs ?? {});
+    const app = inputsOf('/app.js');
+    assert.ok(app.some((f) => f.includes('node_modules/@kubernetes/client-node/')));
+    const providerCode =
+      /core\/providers\/(aci|ecs|mock)\/|node_modules\/(@azure\/arm-containerinstance|@aws-sdk\/client-ecs)\//;
+    assert.deepEqual(
+      app.filter((f) => providerCode.test(f)),
+      [],
+      'no provider code in app.js',
+    );
+    const chunks = Object.keys(outputs).filter((f) => f.endsWith('.js') && !f.endsWith('/app.js'));
+    for (const sdk of ['@azure/arm-containerinstance', '@aws-sdk/client-ecs', 'core/providers/mock/'])
+      assert.ok(
+        chunks.some((c) => inputsOf(c).some((f) => f.includes(sdk))),
+        `${sdk} is in a chunk of its own`,
+      );
+  });
+
+  it('registers the node and its lease from the bundled leaseRenew', async () => {
+    await bundled.leaseRenew(timer(), invocation('leaseRenew').context);
+    const ready = (await core.readNode({ name: node })).status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'True');
+    const lease = await admin
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: node, namespace: 'kube-node-lease' });
+    assert.equal(lease.spec?.holderIdentity, node);
+  });
+
+  it('runs a pod through the bundled podResync and the mock provider it loads on demand', async () => {
+    await core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          nodeName: node,
+          automountServiceAccountToken: false,
+          containers: [{ name: 'c', image: 'busybox' }],
+        },
+      },
+    });
+    await waitFor(
+      'the pod Running',
+      async () => {
+        await bundled.podResync(timer(), invocation('podResync').context);
+        const pod = await core.readNamespacedPod({ name: 'web', namespace });
+        return pod.status?.phase === 'Running';
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  });
+
+  it('refuses a forged webhook from the bundled podEvents, and lets a signed one through', async () => {
+    const pod = await core.readNamespacedPod({ name: 'web', namespace });
+    const poke = {
+      type: 'MODIFIED' as const,
+      namespace,
+      name: 'web',
+      uid: pod.metadata!.uid!,
+      resourceVersion: pod.metadata!.resourceVersion!,
+    };
+    const forged = await bundled.podEvents(
+      pokeRequest('x'.repeat(40), node, [poke]),
+      invocation('podEvents').context,
+    );
+    assert.equal(forged.status, 401);
+    const signed = await bundled.podEvents(
+      pokeRequest(secret, node, [poke]),
+      invocation('podEvents').context,
+    );
+    assert.equal(signed.status, 200);
+  });
+});
