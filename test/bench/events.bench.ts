@@ -13,7 +13,7 @@ import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { createRuntime } from '../../functions/runtime.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig } from '../support/kube.ts';
+import { functionKubeconfig, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { peakRssMiB, RequestCounters } from './counters.ts';
 import { removeNamespace } from './services.ts';
 
@@ -45,13 +45,7 @@ export async function benchEvents(
     },
   });
   await leaseRenewHandler(() => runtime)(timer(), invocation('leaseRenew').context);
-  for (
-    let i = 0;
-    i < 100 && (await core.listNamespacedServiceAccount({ namespace })).items.length === 0;
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForDefaultServiceAccount(core, namespace);
   const quiet = createLogger({}, { minLevel: (process.env.BENCH_LOG_LEVEL ?? 'error') as 'error' });
   const events = await startEventPath({
     admin,

@@ -11,7 +11,7 @@ import { createLogger } from '../../core/log.ts';
 import { resyncNode, listNodePods } from '../../core/pods/resync.ts';
 import type { MockProvider } from '../../core/providers/mock/provider.ts';
 import { createRuntime, podDeps } from '../../functions/runtime.ts';
-import { functionKubeconfig } from '../support/kube.ts';
+import { functionKubeconfig, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { invocation, timer } from '../support/functions.ts';
@@ -42,13 +42,7 @@ export async function benchResync(
     observe: { kube: counters.observeKube, tables: counters.observeTable },
   });
   await leaseRenewHandler(() => runtime)(timer(), invocation('leaseRenew').context);
-  for (
-    let i = 0;
-    i < 100 && (await core.listNamespacedServiceAccount({ namespace })).items.length === 0;
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForDefaultServiceAccount(core, namespace);
 
   const created = Date.now();
   await runBounded(

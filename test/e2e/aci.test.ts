@@ -27,7 +27,7 @@ import { createRuntime, type Runtime } from '../../functions/runtime.ts';
 import { startFakeAci, type FakeAci } from '../fakes/aci/server.ts';
 import { aciConfig, sdkClient } from '../unit/aci/support.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
@@ -61,11 +61,7 @@ async function startAciNode(prefix: string): Promise<AciNode> {
   const runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
   const lease: TimerLoop = await keepNodeReady(runtimes);
   const provider = await runtimes().provider('aci', createLogger({}, { minLevel: 'error' }));
-  await waitFor(
-    'the default ServiceAccount',
-    async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
-    { timeoutMs: 30_000 },
-  );
+  await waitForDefaultServiceAccount(core, namespace);
   return {
     admin,
     core,

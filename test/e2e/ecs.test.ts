@@ -15,7 +15,7 @@ import { tagMap, TagKey } from '../../core/providers/ecs/naming.ts';
 import { PodRecords } from '../../core/state/podRecords.ts';
 import { createRuntime, podDeps, type Runtime } from '../../functions/runtime.ts';
 import { functionSettings } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode } from '../support/virtualNode.ts';
@@ -68,11 +68,7 @@ describe('pods on an ECS virtual node, reconciled concurrently', () => {
     });
     runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
     lease = await keepNodeReady(runtimes);
-    await waitFor(
-      'the default ServiceAccount',
-      async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
-      { timeoutMs: 30_000 },
-    );
+    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

@@ -15,7 +15,7 @@ import type { ProviderName } from '../../core/providers/types.ts';
 import { podResyncHandler } from '../../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../../functions/runtime.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { resolvedContainer, resolvedPod } from '../support/resolvedPod.ts';
@@ -76,13 +76,7 @@ for (const name of ['mock', 'aci', 'ecs'] as const satisfies readonly ProviderNa
       runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
       lease = await keepNodeReady(runtimes);
       provider = await runtimes().provider(name, createLogger({}, { minLevel: 'error' }));
-      await waitFor(
-        'the default ServiceAccount',
-        async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
-        {
-          timeoutMs: 30_000,
-        },
-      );
+      await waitForDefaultServiceAccount(core, namespace);
     });
 
     after(async () => {

@@ -9,7 +9,7 @@ import { sign, type Poke } from '../../core/relay/protocol.ts';
 import { podEventsHandler } from '../../functions/podEvents.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings, invocation } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode } from '../support/virtualNode.ts';
@@ -73,13 +73,7 @@ describe('the podEvents webhook', () => {
       startDelayMs: 0,
       now: Date.now,
     });
-    await waitFor(
-      'the default ServiceAccount',
-      async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
-      {
-        timeoutMs: 30_000,
-      },
-    );
+    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import { podResyncHandler } from '../../functions/podResync.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { Setting } from '../../core/config.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { resolvedPod } from '../support/resolvedPod.ts';
@@ -50,14 +50,7 @@ describe('pods on a mock virtual node', () => {
       startDelayMs: 300,
       now: Date.now,
     });
-    await waitFor(
-      'the default ServiceAccount of the test namespace',
-      async () =>
-        (await core.listNamespacedServiceAccount({ namespace })).items.some(
-          (s) => s.metadata?.name === 'default',
-        ),
-      { timeoutMs: 30_000 },
-    );
+    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

@@ -16,7 +16,7 @@ import { applyManifests, k8sManifestDir, readManifests } from '../../cli/manifes
 import { kubeconfigDocument } from '../../core/kube/kubeconfig.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
-import { kubeConfigFrom } from '../support/kube.ts';
+import { kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
 const relayServiceAccount = { namespace: 'funclet-system', name: 'funclet-relay' } as const;
@@ -166,14 +166,7 @@ describe('the relay against a real API server', () => {
       readManifests().filter((o) => o.kind !== 'Deployment'),
     );
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await waitFor(
-      'the default ServiceAccount of the test namespace',
-      async () =>
-        (await core.listNamespacedServiceAccount({ namespace })).items.some(
-          (s) => s.metadata?.name === 'default',
-        ),
-      { timeoutMs: 30_000 },
-    );
+    await waitForDefaultServiceAccount(core, namespace);
     receiver = await startReceiver();
   });
 

@@ -7,9 +7,8 @@ import { createLogger } from '../../core/log.ts';
 import { MockProvider } from '../../core/providers/mock/provider.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings } from './functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from './kube.ts';
+import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from './kube.ts';
 import { testEnv, uniqueName } from './env.ts';
-import { waitFor } from './process.ts';
 import { keepNodeReady } from './virtualNode.ts';
 
 export interface EventPathFixture {
@@ -59,13 +58,7 @@ export async function eventPathFixture(
     logger: createLogger({}, { minLevel: 'error' }),
     wrap: options.wrap,
   });
-  await waitFor(
-    'the default ServiceAccount',
-    async () => (await core.listNamespacedServiceAccount({ namespace })).items.length > 0,
-    {
-      timeoutMs: 30_000,
-    },
-  );
+  await waitForDefaultServiceAccount(core, namespace);
   return {
     admin,
     core,

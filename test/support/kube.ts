@@ -1,6 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { runAttach } from '../../cli/attach.ts';
 import { withConnectionReuse } from '../../core/kube/kubeconfig.ts';
+import { waitFor } from './process.ts';
 
 export function kubeConfigFrom(text: string): KubeConfig {
   const kc = new KubeConfig();
@@ -20,4 +21,16 @@ export async function functionKubeconfig(admin: KubeConfig): Promise<string> {
     out: () => undefined,
   });
   return result.kubeconfig;
+}
+
+/** Pods cannot be admitted into a new namespace before its default ServiceAccount exists. */
+export async function waitForDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
+  await waitFor(
+    `the default ServiceAccount of namespace ${namespace}`,
+    async () =>
+      (await core.listNamespacedServiceAccount({ namespace })).items.some(
+        (s) => s.metadata?.name === 'default',
+      ),
+    { timeoutMs: 30_000 },
+  );
 }
