@@ -40,7 +40,8 @@ export interface NodeWatch {
 
 /**
  * Keeps one node's pods in view, the way an informer does: list (in pages), poke every pod
- * listed, watch from the list's resourceVersion, resume each later watch from the last
+ * listed, watch from the list's resourceVersion (poking every change but one to the status
+ * alone), resume each later watch from the last
  * resourceVersion seen (events and bookmarks), and list again when the server says that
  * version is gone (410). Pods that disappeared while nobody was watching are poked as
  * DELETED after a relist, so podEvents hears of them without waiting for podResync.
