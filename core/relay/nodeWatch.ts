@@ -40,11 +40,11 @@ export interface NodeWatch {
 
 /**
  * Keeps one node's pods in view, the way an informer does: list (in pages), poke every pod
- * listed, watch from the list's resourceVersion (poking every change but one to the status
- * alone), resume each later watch from the last
- * resourceVersion seen (events and bookmarks), and list again when the server says that
- * version is gone (410). Pods that disappeared while nobody was watching are poked as
- * DELETED after a relist, so podEvents hears of them without waiting for podResync.
+ * listed, watch from the list's resourceVersion and poke every change except one to the status
+ * alone, resume each later watch from the last resourceVersion seen (events and bookmarks), and
+ * list again when the server says that version is gone (410). Pods that disappeared while
+ * nobody was watching are poked as DELETED after a relist, so podEvents hears of them without
+ * waiting for podResync.
  * Failures retry with backoff; the loop only ends when `signal` aborts.
  */
 export function startNodeWatch(o: NodeWatchOptions, signal: AbortSignal): NodeWatch {
