@@ -115,20 +115,21 @@ function runTests(
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
   );
   // The summary lines come before the details of failed tests, which can be long: read them as they pass.
-  const counts = { pass: 0, fail: 0 };
+  const counts = { pass: 0, fail: 0, cancelled: 0 };
   let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      const m = /^ℹ (pass|fail) (\d+)$/.exec(line.trim());
-      if (m) counts[m[1] as 'pass' | 'fail'] = Number(m[2]);
+      const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line.trim());
+      if (m) counts[m[1] as keyof typeof counts] = Number(m[2]);
     }
   });
   return new Promise((resolve) =>
     child.once('close', (code) => {
-      resolve({ code: code ?? 1, passed: counts.pass, failed: counts.fail });
+      // A test cancelled (its before hook failed, say) did not pass: it counts as failed.
+      resolve({ code: code ?? 1, passed: counts.pass, failed: counts.fail + counts.cancelled });
     }),
   );
 }

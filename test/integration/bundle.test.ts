@@ -5,6 +5,7 @@
  * in the host.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,51 @@ describe('the bundled function app', () => {
         chunks.some((c) => inputsOf(c).some((f) => f.includes(sdk))),
         `${sdk} is in a chunk of its own`,
       );
+  });
+
+  it('registers its four functions with the worker, through the module the worker provides', () => {
+    // The Node worker provides @azure/functions-core by wrapping Module.prototype.require; this
+    // installs the same wrapper around a recorder and imports the bundle in a new process.
+    const script = `
+      import Module from 'node:module';
+      const registered = [];
+      const core = {
+        version: '3.0.0',
+        setProgrammingModel() {},
+        registerHook() { return { dispose() {} }; },
+        registerFunction(metadata) { registered.push(metadata); return { dispose() {} }; },
+        log() {},
+      };
+      Module.prototype.require = new Proxy(Module.prototype.require, {
+        apply: (target, self, args) => (args[0] === '@azure/functions-core' ? core : Reflect.apply(target, self, args)),
+      });
+      await import(${JSON.stringify(pathToFileURL(join(dir, 'app.js')).href)});
+      process.stdout.write(JSON.stringify(registered));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const registered = JSON.parse(out.toString()) as {
+      name: string;
+      bindings: Record<string, { type: string; schedule?: string; authLevel?: string; methods?: string[] }>;
+    }[];
+    const triggers = Object.fromEntries(
+      registered.map((f) => [f.name, Object.values(f.bindings).find((b) => b.type.endsWith('Trigger'))]),
+    );
+    assert.deepEqual(
+      {
+        leaseRenew: triggers.leaseRenew?.schedule,
+        nodeStatus: triggers.nodeStatus?.schedule,
+        podResync: triggers.podResync?.schedule,
+        podEvents: [triggers.podEvents?.type, triggers.podEvents?.authLevel, triggers.podEvents?.methods],
+      },
+      {
+        leaseRenew: '*/10 * * * * *',
+        nodeStatus: '0 * * * * *',
+        podResync: '30 * * * * *',
+        podEvents: ['httpTrigger', 'function', ['POST']],
+      },
+    );
+    assert.equal(registered.length, 4);
   });
 
   it('registers the node and its lease from the bundled leaseRenew', async () => {
