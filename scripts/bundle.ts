@@ -38,7 +38,10 @@ export async function bundleApp(outdir = `${root}dist/app`): Promise<Metafile> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const metafile = await bundleApp(process.argv[2]);
-  for (const [file, output] of Object.entries(metafile.outputs)) {
-    if (file.endsWith('.js')) process.stdout.write(`${file}  ${(output.bytes / 1024).toFixed(0)} KiB\n`);
-  }
+  const files = Object.entries(metafile.outputs)
+    .filter(([file]) => file.endsWith('.js'))
+    .sort(([a], [b]) => a.localeCompare(b));
+  const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+  for (const [file, output] of files) process.stdout.write(`${file}  ${kib(output.bytes)}\n`);
+  process.stdout.write(`${files.length} files, ${kib(files.reduce((n, [, o]) => n + o.bytes, 0))}\n`);
 }
