@@ -13,6 +13,7 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { applyManifests, k8sManifestDir, readManifests } from '../../cli/manifests.ts';
+import { mergePatch } from '../../core/kube/clients.ts';
 import { kubeconfigDocument } from '../../core/kube/kubeconfig.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
@@ -176,7 +177,7 @@ describe('the relay against a real API server', () => {
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
 
-  it('pokes pods already on its nodes from the initial list, then every ADDED and DELETED, each batch only for its node, and exits cleanly on SIGTERM', async () => {
+  it('pokes pods already on its nodes from the initial list, then every ADDED, label change and DELETED but no status-only change, each batch only for its node, and exits cleanly on SIGTERM', async () => {
     const before = await createPod('before', nodeA);
 
     relay = startRelayProcess({
@@ -233,6 +234,41 @@ describe('the relay against a real API server', () => {
       { timeoutMs: 10_000, intervalMs: 50 },
     );
 
+    // A change to the status alone is not poked; a change to the labels is. The barrier pod's
+    // ADDED comes after the status change in the watch, so once it is heard, a poke for the
+    // status change would have been heard too.
+    const statusPatched = await core.patchNamespacedPodStatus(
+      {
+        namespace,
+        name: 'created',
+        body: { status: { conditions: [{ type: 'example.com/gate', status: 'True' }] } },
+      },
+      mergePatch,
+    );
+    const barrier = await createPod('barrier', nodeA);
+    await waitFor(
+      'the barrier pod',
+      holds(() => receiver.pokesFor(nodeA).some((p) => p.uid === barrier.metadata!.uid)),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    assert.ok(
+      !receiver.pokesFor(nodeA).some((p) => p.resourceVersion === statusPatched.metadata!.resourceVersion),
+      'no poke for a status-only change',
+    );
+    const labelled = await core.patchNamespacedPod(
+      { namespace, name: 'created', body: { metadata: { labels: { tier: 'web' } } } },
+      mergePatch,
+    );
+    await waitFor(
+      'a MODIFIED poke for the label change',
+      holds(() =>
+        receiver
+          .pokesFor(nodeA)
+          .some((p) => p.type === 'MODIFIED' && p.resourceVersion === labelled.metadata!.resourceVersion),
+      ),
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+
     await core.deleteNamespacedPod({ namespace, name: 'created', gracePeriodSeconds: 0 });
     await waitFor(
       'a DELETED poke for the deleted pod',
@@ -245,7 +281,7 @@ describe('the relay against a real API server', () => {
     const uidsOnA = new Set(receiver.pokesFor(nodeA).map((p) => p.uid));
     assert.deepEqual(
       uidsOnA,
-      new Set([before.metadata!.uid, created.metadata!.uid]),
+      new Set([before.metadata!.uid, created.metadata!.uid, barrier.metadata!.uid]),
       'node A heard only of its own pods',
     );
     assert.ok(
