@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleApp } from '../../scripts/bundle.ts';
+import { percentile } from './counters.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -20,10 +21,6 @@ function importMs(files: string[]): number {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   return Number(out.toString());
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 export async function benchColdStart(runs: number): Promise<Record<string, string | number>[]> {

@@ -14,12 +14,8 @@ import { createRuntime } from '../../functions/runtime.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { invocation, timer } from '../support/functions.ts';
 import { functionKubeconfig, waitForDefaultServiceAccount } from '../support/kube.ts';
-import { peakRssMiB, RequestCounters } from './counters.ts';
+import { peakRssMiB, percentile, RequestCounters } from './counters.ts';
 import { removeNamespace } from './services.ts';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 export async function benchEvents(
   admin: KubeConfig,
