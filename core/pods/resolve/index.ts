@@ -54,14 +54,26 @@ export async function resolvePodWithWarnings(
   const os = podOS(pod);
   const ctx: PodContext = { pod, namespace, name, uid, api: perPass(api), options, warnings: [] };
 
-  const serviceEnv = await serviceLinkEnv(ctx.api, namespace, spec.enableServiceLinks !== false);
-  const { volumes, omitted } = await podVolumes(ctx);
+  // Service links, volumes and pull secrets read independent things: they are read at once, and
+  // their failures and warnings taken in the order the kubelet meets them (services, volumes,
+  // containers, pull secrets), so the reason a pod reports does not depend on timing.
+  const part = (): PodContext => ({ ...ctx, warnings: [] });
+  const [links, vols, pulls] = [part(), part(), part()];
+  const [serviceEnvResult, volumesResult, pullsResult] = await Promise.allSettled([
+    serviceLinkEnv(links.api, namespace, spec.enableServiceLinks !== false),
+    podVolumes(vols),
+    imagePullCredentials(pulls),
+  ]);
+  const serviceEnv = valueOf(serviceEnvResult);
+  const { volumes, omitted } = valueOf(volumesResult);
   const initContainers: ResolvedContainer[] = [];
   for (const c of spec.initContainers ?? [])
     initContainers.push(await resolveContainer(ctx, c, serviceEnv, omitted));
   const containers: ResolvedContainer[] = [];
   for (const c of spec.containers) containers.push(await resolveContainer(ctx, c, serviceEnv, omitted));
-  const imagePullCredentialsList = await imagePullCredentials(ctx);
+  const imagePullCredentialsList = valueOf(pullsResult);
+  ctx.warnings.unshift(...links.warnings, ...vols.warnings);
+  ctx.warnings.push(...pulls.warnings);
 
   const resolved: ResolvedPod = {
     namespace,
@@ -90,6 +102,11 @@ export async function resolvePodWithWarnings(
     };
   }
   return { pod: resolved, warnings: ctx.warnings };
+}
+
+function valueOf<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** spec.os.name, else the kubernetes.io/os node selector, else linux. */

@@ -18,16 +18,18 @@ export async function serviceLinkEnv(
   namespace: string,
   enableServiceLinks: boolean,
 ): Promise<EnvVar[]> {
+  const [defaults, own] = await Promise.all([
+    api.listServices('default'),
+    enableServiceLinks ? api.listServices(namespace) : [],
+  ]);
   const byName = new Map<string, V1Service>();
-  for (const service of await api.listServices('default')) {
+  for (const service of defaults) {
     const name = service.metadata?.name ?? '';
     if (masterServices.has(name) && hasClusterIP(service)) byName.set(name, service);
   }
-  if (enableServiceLinks) {
-    for (const service of await api.listServices(namespace)) {
-      const name = service.metadata?.name;
-      if (name && hasClusterIP(service)) byName.set(name, service);
-    }
+  for (const service of own) {
+    const name = service.metadata?.name;
+    if (name && hasClusterIP(service)) byName.set(name, service);
   }
   const services = [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return services.flatMap(([, service]) => envForService(service));
