@@ -86,6 +86,38 @@ describe('a resolved pod', () => {
     assert.equal(resolved.createdAtMs, options.nowMs);
   });
 
+  it('reports the first problem in the kubelet’s order (volumes before pull secrets), however the reads finish', async () => {
+    // The volume's ConfigMap answers last; the broken pull secret answers at once.
+    class SlowConfigMaps extends FakeResolverApi {
+      override async getConfigMap(namespace: string, name: string) {
+        await new Promise((r) => setTimeout(r, 30));
+        return super.getConfigMap(namespace, name);
+      }
+    }
+    const fake = new SlowConfigMaps().secret(
+      'team',
+      'broken',
+      { '.dockerconfigjson': 'not json' },
+      'kubernetes.io/dockerconfigjson',
+    );
+    await assert.rejects(
+      resolvePod(
+        pod({
+          volumes: [{ name: 'conf', configMap: { name: 'gone' } }],
+          imagePullSecrets: [{ name: 'broken' }],
+        }),
+        fake,
+        options,
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof ContainerConfigError);
+        assert.match(err.message, /gone/);
+        assert.doesNotMatch(err.message, /broken/);
+        return true;
+      },
+    );
+  });
+
   it('refuses a pod without namespace, name or uid', async () => {
     const p = pod();
     delete p.metadata!.uid;
