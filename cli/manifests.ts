@@ -32,16 +32,36 @@ export async function applyManifests(kc: KubeConfig, objects: readonly Kubernete
   const ordered = [...objects].sort(
     (a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'),
   );
-  for (const object of ordered) {
+  for (const object of ordered) await applyOne(api, object);
+}
+
+/** Attempts at replacing an object that others keep replacing at the same moment. */
+const replaceAttempts = 5;
+
+async function applyOne(api: KubernetesObjectApi, object: KubernetesObject): Promise<void> {
+  try {
+    await api.create(object);
+    return;
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  // It exists: replace it at the version just read. Another apply (a second attach, a CI job)
+  // replacing it in between makes that version stale: read it again and retry.
+  for (let attempt = 1; ; attempt++) {
+    const current = await api.read(object as Parameters<typeof api.read>[0]);
     try {
-      await api.create(object);
-    } catch (err) {
-      if (!(err instanceof ApiException) || err.code !== 409) throw err;
-      const current = await api.read(object as Parameters<typeof api.read>[0]);
       await api.replace({
         ...object,
         metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion },
       });
+      return;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= replaceAttempts) throw err;
     }
   }
+}
+
+/** 409: already exists (on create) or a stale resourceVersion (on replace). */
+function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
 }

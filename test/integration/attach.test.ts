@@ -14,6 +14,7 @@ import {
   dumpYaml,
 } from '@kubernetes/client-node';
 import { functionTokenSecret, relaySecret, runAttach } from '../../cli/attach.ts';
+import { applyManifests, readManifests } from '../../cli/manifests.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
@@ -242,6 +243,15 @@ describe('funclet attach', () => {
       name: 'funclet-relay',
     });
     assert.notEqual(rolled.spec?.template.metadata?.annotations?.['funclet.io/relay-secret-sha256'], hash);
+  });
+
+  it('applies the manifests from several callers at once, each replacing what the others wrote', async () => {
+    const objects = readManifests();
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => applyManifests(admin, objects)));
+    assert.deepEqual(
+      results.filter((r) => r.status === 'rejected').map((r) => String(r.reason)),
+      [],
+    );
   });
 
   it('refuses half a relay configuration before touching the cluster', async () => {
