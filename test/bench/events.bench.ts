@@ -13,7 +13,7 @@ import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { createRuntime } from '../../functions/runtime.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, waitForDefaultServiceAccount } from '../support/kube.ts';
+import { functionKubeconfig, createPodNamespace } from '../support/kube.ts';
 import { peakRssMiB, percentile, RequestCounters } from './counters.ts';
 import { removeNamespace } from './services.ts';
 
@@ -26,7 +26,7 @@ export async function benchEvents(
   const core = admin.makeApiClient(CoreV1Api);
   const node = 'bench-events';
   const namespace = 'bench-events';
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await createPodNamespace(core, namespace);
   const secret = localWebhookSecret();
   const counters = new RequestCounters();
   const runtime = createRuntime({
@@ -41,7 +41,6 @@ export async function benchEvents(
     },
   });
   await leaseRenewHandler(() => runtime)(timer(), invocation('leaseRenew').context);
-  await waitForDefaultServiceAccount(core, namespace);
   const quiet = createLogger({}, { minLevel: (process.env.BENCH_LOG_LEVEL ?? 'error') as 'error' });
   const events = await startEventPath({
     admin,

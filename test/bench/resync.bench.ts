@@ -11,7 +11,7 @@ import { createLogger } from '../../core/log.ts';
 import { resyncNode, listNodePods } from '../../core/pods/resync.ts';
 import type { MockProvider } from '../../core/providers/mock/provider.ts';
 import { createRuntime, podDeps } from '../../functions/runtime.ts';
-import { functionKubeconfig, waitForDefaultServiceAccount } from '../support/kube.ts';
+import { functionKubeconfig, createPodNamespace } from '../support/kube.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { invocation, timer } from '../support/functions.ts';
@@ -27,7 +27,7 @@ export async function benchResync(
   const core = admin.makeApiClient(CoreV1Api);
   const node = `bench-resync-${size}`;
   const namespace = `bench-resync-${size}`;
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await createPodNamespace(core, namespace);
   const counters = new RequestCounters();
   const runtime = createRuntime({
     env: {
@@ -42,7 +42,6 @@ export async function benchResync(
     observe: { kube: counters.observeKube, tables: counters.observeTable },
   });
   await leaseRenewHandler(() => runtime)(timer(), invocation('leaseRenew').context);
-  await waitForDefaultServiceAccount(core, namespace);
 
   const created = Date.now();
   await runBounded(

@@ -7,7 +7,6 @@
  * Always, ACI restarts it in place and counts the restart, and Funclet must not recreate the group.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   AppsV1Api,
@@ -27,8 +26,8 @@ import { createRuntime, type Runtime } from '../../functions/runtime.ts';
 import { startFakeAci, type FakeAci } from '../fakes/aci/server.ts';
 import { aciConfig, sdkClient } from '../unit/aci/support.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
 import { aciUnderTest, type ProviderUnderTest } from './providers.ts';
@@ -46,11 +45,11 @@ interface AciNode {
 }
 
 async function startAciNode(prefix: string): Promise<AciNode> {
-  const admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+  const admin = testAdmin();
   const core = admin.makeApiClient(CoreV1Api);
   const node = uniqueName(prefix);
   const namespace = uniqueName(prefix);
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await createPodNamespace(core, namespace);
   const backend: ProviderUnderTest & { fake: FakeAci } = await aciUnderTest();
   const settings = functionSettings({
     kubeconfig: await functionKubeconfig(admin),
@@ -61,7 +60,6 @@ async function startAciNode(prefix: string): Promise<AciNode> {
   const runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
   const lease: TimerLoop = await keepNodeReady(runtimes);
   const provider = await runtimes().provider('aci', createLogger({}, { minLevel: 'error' }));
-  await waitForDefaultServiceAccount(core, namespace);
   return {
     admin,
     core,

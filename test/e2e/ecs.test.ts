@@ -3,7 +3,6 @@
  * moment (a poke and a resync, or two resyncs) must start one task, not two.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from '@aws-sdk/client-ecs';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
@@ -15,7 +14,7 @@ import { tagMap, TagKey } from '../../core/providers/ecs/naming.ts';
 import { PodRecords } from '../../core/state/podRecords.ts';
 import { createRuntime, podDeps, type Runtime } from '../../functions/runtime.ts';
 import { functionSettings } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode } from '../support/virtualNode.ts';
@@ -51,9 +50,9 @@ describe('pods on an ECS virtual node, reconciled concurrently', () => {
     (await allTasks()).filter((t) => tagMap(t.tags)[TagKey.podUid] === uid);
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createPodNamespace(core, namespace);
     backend = await providerUnderTest('ecs');
     ecs = new ECSClient({
       region: backend.settings[Setting.ecsRegion]!,
@@ -68,7 +67,6 @@ describe('pods on an ECS virtual node, reconciled concurrently', () => {
     });
     runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
     lease = await keepNodeReady(runtimes);
-    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

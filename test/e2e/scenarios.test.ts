@@ -3,7 +3,6 @@
  * control plane: mock, ACI (the ARM fake through the real ACI SDK) and ECS (moto).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { TimerLoop } from '../../cli/timerLoop.ts';
@@ -15,8 +14,8 @@ import type { ProviderName } from '../../core/providers/types.ts';
 import { podResyncHandler } from '../../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../../functions/runtime.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { resolvedContainer, resolvedPod } from '../support/resolvedPod.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
@@ -59,9 +58,9 @@ for (const name of ['mock', 'aci', 'ecs'] as const satisfies readonly ProviderNa
     });
 
     before(async () => {
-      admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+      admin = testAdmin();
       core = admin.makeApiClient(CoreV1Api);
-      await core.createNamespace({ body: { metadata: { name: namespace } } });
+      await createPodNamespace(core, namespace);
       backend = await providerUnderTest(name);
       const settings = functionSettings({
         kubeconfig: await functionKubeconfig(admin),
@@ -76,7 +75,6 @@ for (const name of ['mock', 'aci', 'ecs'] as const satisfies readonly ProviderNa
       runtimes = () => createRuntime({ env: settings, providers: backend.overrides });
       lease = await keepNodeReady(runtimes);
       provider = await runtimes().provider(name, createLogger({}, { minLevel: 'error' }));
-      await waitForDefaultServiceAccount(core, namespace);
     });
 
     after(async () => {

@@ -18,7 +18,7 @@ import { applyManifests, readManifests } from '../../cli/manifests.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
-import { kubeConfigFrom } from '../support/kube.ts';
+import { kubeConfigFrom, testAdmin } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
 interface KubeconfigDoc {
@@ -67,7 +67,7 @@ describe('funclet attach', () => {
 
   before(() => {
     ({ text: adminText, secrets: adminSecrets } = adminKubeconfigWithClientKey());
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
   });
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,8 +17,8 @@ import { Setting } from '../../core/config.ts';
 import type { HttpHandler, TimerHandler } from '../../functions/azure.ts';
 import { bundleApp } from '../../scripts/bundle.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, testAdmin } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { pokeRequest } from '../support/webhook.ts';
 
@@ -40,7 +40,7 @@ describe('the bundled function app', () => {
   let outputs: Metafile['outputs'];
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
     Object.assign(
       process.env,

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 
 describe('the test control plane', () => {
@@ -11,7 +10,7 @@ describe('the test control plane', () => {
   let namespace: string;
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     namespace = uniqueName('cp');
     await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
   });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, CoordinationV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { startTimerLoop } from '../../cli/timerLoop.ts';
@@ -9,7 +8,7 @@ import { Tables } from '../../core/state/tables.ts';
 import { leaseRenewHandler, leaseRenewSchedule } from '../../functions/leaseRenew.ts';
 import { nodeStatusHandler } from '../../functions/nodeStatus.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { functionKubeconfig, testAdmin } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 
@@ -38,7 +37,7 @@ describe('a virtual node', () => {
   };
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
     fnKubeconfig = await functionKubeconfig(admin);
   });

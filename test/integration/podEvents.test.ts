@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { TimerLoop } from '../../cli/timerLoop.ts';
@@ -9,8 +8,8 @@ import { sign, type Poke } from '../../core/relay/protocol.ts';
 import { podEventsHandler } from '../../functions/podEvents.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings, invocation } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { keepNodeReady, onVirtualNode } from '../support/virtualNode.ts';
 import { pokeRequest } from '../support/webhook.ts';
@@ -56,9 +55,9 @@ describe('the podEvents webhook', () => {
   };
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createPodNamespace(core, namespace);
     runtimes = freshRuntimes(
       functionSettings({
         kubeconfig: await functionKubeconfig(admin),
@@ -73,7 +72,6 @@ describe('the podEvents webhook', () => {
       startDelayMs: 0,
       now: Date.now,
     });
-    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

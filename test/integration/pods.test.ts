@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, BatchV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { TimerLoop } from '../../cli/timerLoop.ts';
@@ -9,8 +8,8 @@ import { podResyncHandler } from '../../functions/podResync.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { Setting } from '../../core/config.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { resolvedPod } from '../support/resolvedPod.ts';
 import { keepNodeReady, onVirtualNode, resyncUntil } from '../support/virtualNode.ts';
@@ -33,9 +32,9 @@ describe('pods on a mock virtual node', () => {
     (await mock.listPods(node)).filter((v) => uids === undefined || uids.has(v.ref.podUid));
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createPodNamespace(core, namespace);
     const settings = functionSettings({
       kubeconfig: await functionKubeconfig(admin),
       tablePrefix: `pods${Math.random().toString(36).slice(2, 8)}`,
@@ -50,7 +49,6 @@ describe('pods on a mock virtual node', () => {
       startDelayMs: 300,
       now: Date.now,
     });
-    await waitForDefaultServiceAccount(core, namespace);
   });
 
   after(async () => {

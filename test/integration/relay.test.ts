@@ -16,8 +16,8 @@ import { applyManifests, k8sManifestDir, readManifests } from '../../cli/manifes
 import { mergePatch } from '../../core/kube/clients.ts';
 import { kubeconfigDocument } from '../../core/kube/kubeconfig.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
-import { kubeConfigFrom, waitForDefaultServiceAccount } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
+import { testAdmin, createPodNamespace } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
 const relayServiceAccount = { namespace: 'funclet-system', name: 'funclet-relay' } as const;
@@ -159,15 +159,14 @@ describe('the relay against a real API server', () => {
   const probe = async (path: string) => (await fetch(`http://127.0.0.1:${relay.port()}${path}`)).status;
 
   before(async () => {
-    admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    admin = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
     // The RBAC the relay runs with; the Deployment itself is only dry-run below.
     await applyManifests(
       admin,
       readManifests().filter((o) => o.kind !== 'Deployment'),
     );
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await waitForDefaultServiceAccount(core, namespace);
+    await createPodNamespace(core, namespace);
     receiver = await startReceiver();
   });
 

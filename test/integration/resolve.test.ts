@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { kubeClients } from '../../core/kube/clients.ts';
@@ -19,8 +18,8 @@ import {
   type ResolverApi,
 } from '../../core/pods/resolve/index.ts';
 import type { ResolvedVolume } from '../../core/providers/types.ts';
-import { testEnv, uniqueName } from '../support/env.ts';
-import { functionKubeconfig, kubeConfigFrom } from '../support/kube.ts';
+import { uniqueName } from '../support/env.ts';
+import { functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
 const text = (base64: string) => Buffer.from(base64, 'base64').toString('utf8');
@@ -53,7 +52,7 @@ describe('pod resolution against the API server, as the function ServiceAccount'
   const options = () => ({ node: 'vk-resolve', attempt: 0, nowMs: Date.now() });
 
   before(async () => {
-    const admin: KubeConfig = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+    const admin: KubeConfig = testAdmin();
     core = admin.makeApiClient(CoreV1Api);
     api = kubeResolverApi(kubeClients(kubeConfigFrom(await functionKubeconfig(admin))));
     await core.createNamespace({ body: { metadata: { name: namespace } } });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { localWebhookSecret, startEventPath } from '../../cli/eventPath.ts';
 import type { HttpFunction } from '../../cli/httpHost.ts';
@@ -7,8 +6,8 @@ import { createLogger } from '../../core/log.ts';
 import { MockProvider } from '../../core/providers/mock/provider.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings } from './functions.ts';
-import { functionKubeconfig, kubeConfigFrom, waitForDefaultServiceAccount } from './kube.ts';
-import { testEnv, uniqueName } from './env.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from './kube.ts';
+import { uniqueName } from './env.ts';
 import { keepNodeReady } from './virtualNode.ts';
 
 export interface EventPathFixture {
@@ -29,11 +28,11 @@ export async function eventPathFixture(
   prefix: string,
   options: { startDelayMs: number; wrap?: (handler: HttpFunction) => HttpFunction },
 ): Promise<EventPathFixture> {
-  const admin = kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
+  const admin = testAdmin();
   const core = admin.makeApiClient(CoreV1Api);
   const node = uniqueName(`vk-${prefix}`);
   const namespace = uniqueName(prefix);
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await createPodNamespace(core, namespace);
   const secret = localWebhookSecret();
   const runtimes = freshRuntimes(
     functionSettings({
@@ -58,7 +57,6 @@ export async function eventPathFixture(
     logger: createLogger({}, { minLevel: 'error' }),
     wrap: options.wrap,
   });
-  await waitForDefaultServiceAccount(core, namespace);
   return {
     admin,
     core,

@@ -1,12 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { runAttach } from '../../cli/attach.ts';
 import { withConnectionReuse } from '../../core/kube/kubeconfig.ts';
+import { testEnv } from './env.ts';
 import { waitFor } from './process.ts';
 
 export function kubeConfigFrom(text: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromString(text);
   return withConnectionReuse(kc);
+}
+
+/** The run's control plane as its administrator: for test setup, never for the code under test. */
+export function testAdmin(): KubeConfig {
+  return kubeConfigFrom(readFileSync(testEnv().cluster.adminKubeconfigPath, 'utf8'));
 }
 
 /**
@@ -21,6 +28,12 @@ export async function functionKubeconfig(admin: KubeConfig): Promise<string> {
     out: () => undefined,
   });
   return result.kubeconfig;
+}
+
+/** A new namespace that admits pods: it exists and its default ServiceAccount does too. */
+export async function createPodNamespace(core: CoreV1Api, namespace: string): Promise<void> {
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await waitForDefaultServiceAccount(core, namespace);
 }
 
 /** Pods cannot be admitted into a new namespace before its default ServiceAccount exists. */
