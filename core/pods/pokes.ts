@@ -1,10 +1,8 @@
-import type { V1Pod } from '@kubernetes/client-node';
-import { ConflictError, errorMessage, NotFoundError } from '../errors.ts';
-import { kubeError } from '../kube/errors.ts';
+import { ConflictError, errorMessage } from '../errors.ts';
 import type { ProviderPodView } from '../providers/types.ts';
 import type { Poke, Recheck } from '../relay/protocol.ts';
 import { runBounded } from '../util/concurrency.ts';
-import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
+import { readOwnPod, reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
 
 export type PokeResult =
   /** recheckAfterMs: the pod has not settled; poke it again then. */
@@ -118,14 +116,7 @@ async function gather(
   record: PodViews['record'],
   instances: () => Promise<ProviderPodView[]>,
 ): Promise<PodViews> {
-  let pod: V1Pod | undefined;
-  try {
-    const read = await deps.kube.core.readNamespacedPod({ name: poke.name, namespace: poke.namespace });
-    if (read.metadata?.uid === poke.uid && read.spec?.nodeName === deps.node) pod = read;
-  } catch (err) {
-    const classified = kubeError(err, `read pod ${poke.namespace}/${poke.name}`);
-    if (!(classified instanceof NotFoundError)) throw classified;
-  }
+  const pod = await readOwnPod(deps, poke);
   if (record?.providerId !== undefined) {
     const view = await deps.provider.getPod({
       provider: deps.provider.name,

@@ -52,7 +52,7 @@ export const PodOutcome = {
 } as const;
 export type PodOutcome = keyof typeof PodOutcome;
 
-interface Identity {
+export interface Identity {
   namespace: string;
   name: string;
   uid: string;
@@ -369,15 +369,23 @@ function event(deps: PodDeps, logger: Logger, pod: V1Pod, e: PodEvent): Promise<
   return recordPodEvent(deps.kube, pod, e, { node: deps.node, nowMs: deps.now(), logger });
 }
 
-async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise<PodViews> {
-  let pod: V1Pod | undefined;
+/**
+ * The pod as the API server has it now, or undefined when it is gone, or when the name now
+ * belongs to another pod (another UID) or to another node.
+ */
+export async function readOwnPod(deps: PodDeps, who: Identity): Promise<V1Pod | undefined> {
   try {
     const read = await deps.kube.core.readNamespacedPod({ name: who.name, namespace: who.namespace });
-    if (read.metadata?.uid === who.uid && read.spec?.nodeName === deps.node) pod = read;
+    return read.metadata?.uid === who.uid && read.spec?.nodeName === deps.node ? read : undefined;
   } catch (err) {
     const classified = kubeError(err, `read pod ${who.namespace}/${who.name}`);
-    if (!(classified instanceof NotFoundError)) throw classified;
+    if (classified instanceof NotFoundError) return undefined;
+    throw classified;
   }
+}
+
+async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise<PodViews> {
+  const pod = await readOwnPod(deps, who);
   const record = await deps.records.get(deps.node, who.uid);
   const id = record?.providerId ?? previous.view?.ref.id;
   const view =

@@ -1,11 +1,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { NotFoundError } from '../errors.ts';
 import type { KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
 import type { ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
 import { runBounded } from '../util/concurrency.ts';
-import { reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
+import { readOwnPod, reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
 
 export interface ResyncOptions {
   /** Pods reconciled at once. */
@@ -144,13 +143,7 @@ async function confirmMissing(deps: PodDeps, target: PodViews): Promise<PodViews
   const namespace = target.record?.namespace ?? target.view?.namespace;
   const name = target.record?.name ?? target.view?.name;
   const uid = target.record?.uid ?? target.view?.ref.podUid;
-  if (!namespace || !name) return target;
-  try {
-    const pod = await deps.kube.core.readNamespacedPod({ name, namespace });
-    if (pod.metadata?.uid === uid && pod.spec?.nodeName === deps.node) return { ...target, pod };
-  } catch (err) {
-    const classified = kubeError(err, `read pod ${namespace}/${name}`);
-    if (!(classified instanceof NotFoundError)) throw classified;
-  }
-  return target;
+  if (!namespace || !name || !uid) return target;
+  const pod = await readOwnPod(deps, { namespace, name, uid });
+  return pod ? { ...target, pod } : target;
 }
