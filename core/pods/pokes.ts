@@ -2,6 +2,7 @@ import { ConflictError, errorMessage } from '../errors.ts';
 import type { ProviderPodView } from '../providers/types.ts';
 import type { Poke, Recheck } from '../relay/protocol.ts';
 import { runBounded } from '../util/concurrency.ts';
+import { isTerminal } from './decide.ts';
 import { readOwnPod, reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
 
 export type PokeResult =
@@ -66,7 +67,12 @@ async function handlePoke(
     const outcomes = await reconcilePod(deps, views);
     // Remember the version only when nothing was written: a write (status patch) makes a new
     // version anyway, and this way a duplicate of a no-op poke costs one table read.
-    if (record && views.pod && outcomes.every((o) => o === 'unchanged')) {
+    if (
+      record &&
+      views.pod &&
+      record.lastResourceVersion !== poke.resourceVersion &&
+      outcomes.every((o) => o === 'unchanged')
+    ) {
       await deps.records
         .save({ ...record, lastResourceVersion: poke.resourceVersion })
         .catch((err: unknown) => {
@@ -101,7 +107,7 @@ function unsettled(
   if (!pod) return undefined;
   if (!outcomes.includes('waiting')) {
     const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return undefined;
+    if (isTerminal(phase)) return undefined;
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     if (phase === 'Running' && ready) return undefined;
   }

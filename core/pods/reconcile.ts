@@ -204,7 +204,14 @@ async function startInstance(
     // Release the claim so the next pass (or a retry of this one) need not wait for it to expire.
     const released = await deps.records.save({ ...claim, creatingSinceMs: undefined }).catch(() => undefined);
     if (err instanceof InvalidInputError) {
-      return refuse(deps, logger, pod, released, `${deps.provider.name} cannot run this pod: ${err.message}`);
+      // A release that failed leaves the claim as the record to build on (it expires on its own).
+      return refuse(
+        deps,
+        logger,
+        pod,
+        released ?? claim,
+        `${deps.provider.name} cannot run this pod: ${err.message}`,
+      );
     }
     throw err;
   }

@@ -58,9 +58,9 @@ export async function resolvePodWithWarnings(
   // their failures and warnings taken in the order the kubelet meets them (services, volumes,
   // containers, pull secrets), so the reason a pod reports does not depend on timing.
   const part = (): PodContext => ({ ...ctx, warnings: [] });
-  const [links, vols, pulls] = [part(), part(), part()];
+  const [vols, pulls] = [part(), part()];
   const [serviceEnvResult, volumesResult, pullsResult] = await Promise.allSettled([
-    serviceLinkEnv(links.api, namespace, spec.enableServiceLinks !== false),
+    serviceLinkEnv(ctx.api, namespace, spec.enableServiceLinks !== false),
     podVolumes(vols),
     imagePullCredentials(pulls),
   ]);
@@ -72,7 +72,7 @@ export async function resolvePodWithWarnings(
   const containers: ResolvedContainer[] = [];
   for (const c of spec.containers) containers.push(await resolveContainer(ctx, c, serviceEnv, omitted));
   const imagePullCredentialsList = valueOf(pullsResult);
-  ctx.warnings.unshift(...links.warnings, ...vols.warnings);
+  ctx.warnings.unshift(...vols.warnings);
   ctx.warnings.push(...pulls.warnings);
 
   const resolved: ResolvedPod = {
