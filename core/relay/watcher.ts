@@ -97,25 +97,29 @@ export function startRelay(options: RelayOptions): Relay {
       for (const recheck of parseRechecks(text)) scheduleRecheck(batch.node, recheck);
     },
   });
-  // Pods podEvents asked about again: poked once more after the delay it chose (bounded).
-  const rechecks = new Set<unknown>();
+  // Pods podEvents asked about again: poked once more after the delay it chose (bounded). One
+  // pending recheck per pod, the earliest asked for: every unsettled answer asks again, and
+  // keeping each would start a new chain of rechecks per answer.
+  const rechecks = new Map<string, { handle: unknown; atMs: number }>();
   const scheduleRecheck = (node: string, r: Recheck) => {
     if (watchSignal.signal.aborted) return;
-    const handle = clock.setTimeout(
-      () => {
-        rechecks.delete(handle);
-        if (watchSignal.signal.aborted) return;
-        batchers.get(node)?.add({
-          type: 'RECHECK',
-          namespace: r.namespace,
-          name: r.name,
-          uid: r.uid,
-          resourceVersion: r.resourceVersion,
-        });
-      },
-      Math.max(0, Math.min(r.afterMs, maxRecheckDelayMs)),
-    );
-    rechecks.add(handle);
+    const delayMs = Math.max(0, Math.min(r.afterMs, maxRecheckDelayMs));
+    const atMs = clock.now() + delayMs;
+    const pending = rechecks.get(r.uid);
+    if (pending && pending.atMs <= atMs) return;
+    if (pending) clock.clearTimeout(pending.handle);
+    const handle = clock.setTimeout(() => {
+      rechecks.delete(r.uid);
+      if (watchSignal.signal.aborted) return;
+      batchers.get(node)?.add({
+        type: 'RECHECK',
+        namespace: r.namespace,
+        name: r.name,
+        uid: r.uid,
+        resourceVersion: r.resourceVersion,
+      });
+    }, delayMs);
+    rechecks.set(r.uid, { handle, atMs });
   };
   let abandoned = 0;
 
@@ -175,7 +179,7 @@ export function startRelay(options: RelayOptions): Relay {
     stop: () =>
       (stopping ??= (async () => {
         watchSignal.abort();
-        for (const handle of rechecks) clock.clearTimeout(handle);
+        for (const { handle } of rechecks.values()) clock.clearTimeout(handle);
         rechecks.clear();
         await Promise.all([...watches.values()].map((w) => w.done));
         const drained = Promise.all([...batchers.values()].map((b) => b.drain()));

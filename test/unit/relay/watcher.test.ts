@@ -407,6 +407,30 @@ describe('the relay', () => {
     await relay.stop();
   });
 
+  it('pokes a pod podEvents asks about again once, at the earliest delay asked for', async () => {
+    const p = pod('starting', '101');
+    const asking = (afterMs: number) =>
+      new Response(JSON.stringify({ results: [], recheck: [{ ...p, afterMs }] }), { status: 200 });
+    const replies = [asking(1_000), asking(300)];
+    const { clock, source, webhook, start } = relayOverFakes({ reply: (n) => replies[n] ?? 200 });
+    const relay = start();
+    await settle();
+    source.watchOf('vk-a').send({ type: 'ADDED', pod: p });
+    await clock.advance(250);
+    source.watchOf('vk-a').send({ type: 'MODIFIED', pod: { ...p, resourceVersion: '102' } });
+    await clock.advance(250);
+    assert.equal(webhook.requests.length, 2, 'both answers asked for a recheck');
+
+    await clock.advance(300 + 250);
+    await clock.advance(5_000);
+    assert.deepEqual(
+      webhook.requests.map((r) => r.batch.events.map(short)),
+      [['ADDED starting 101'], ['MODIFIED starting 102'], ['RECHECK starting 101']],
+      'one recheck, after 300 ms: the later one asked for is dropped',
+    );
+    await relay.stop();
+  });
+
   it('batches each node apart: a pod on another node never reaches this node’s batches', async () => {
     const { clock, source, webhook, start } = relayOverFakes({ nodes: ['vk-a', 'vk-b'] });
     const relay = start();
