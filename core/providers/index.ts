@@ -3,8 +3,8 @@ import type { Logger } from '../log.ts';
 import type { Tables } from '../state/tables.ts';
 import type { Provider } from './provider.ts';
 import type { ProviderName } from './types.ts';
-import type { TokenCredential } from '@azure/identity';
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { AciProviderDeps } from './aci/provider.ts';
+import type { EcsProviderDeps } from './ecs/provider.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -19,8 +19,8 @@ export interface ProviderDeps {
 }
 
 export interface ProviderOverrides {
-  aci?: { credential?: TokenCredential; trustedCaPem?: string };
-  ecs?: { credentials?: AwsCredentialIdentity };
+  aci?: Pick<AciProviderDeps, 'credential' | 'trustedCaPem'>;
+  ecs?: Pick<EcsProviderDeps, 'credentials'>;
 }
 
 /**

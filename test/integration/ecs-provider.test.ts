@@ -146,6 +146,7 @@ void describe('the ECS provider against moto', () => {
     const { view: answered, ...ref } = await provider.createPod(p);
 
     assert.deepEqual(ref, { provider: 'ecs', id: ref.id, podUid: p.uid });
+    assert.match(ref.id, /^arn:aws:ecs:[^:]+:\d+:task\//, 'the id is the task ARN');
     assert.deepEqual(
       [answered?.ref, answered?.namespace, answered?.name, answered?.containers.map((c) => c.name)],
       [ref, 'team-a', p.name, ['app']],
@@ -214,12 +215,12 @@ void describe('the ECS provider against moto', () => {
 
   void it('reports a running task as a Running pod with the IP of its network interface', async () => {
     const p = pod('get');
-    const { view: _answered, ...ref } = await provider.createPod(p);
+    const ref = await provider.createPod(p);
     const view = await provider.getPod(ref);
     assert.ok(view);
     assert.equal(view.phase, 'Running');
     assert.deepEqual([view.namespace, view.name, view.node], ['team-a', p.name, p.node]);
-    assert.deepEqual(view.ref, ref);
+    assert.deepEqual(view.ref, { provider: ref.provider, id: ref.id, podUid: ref.podUid });
     assert.match(view.podIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
     assert.equal(view.containers[0]?.name, 'app');
     assert.equal(view.reason, undefined);

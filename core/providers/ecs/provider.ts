@@ -75,11 +75,8 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     maxAttempts: 1,
   };
   const ecs = new ECSClient(clientConfig);
-  const call: AwsCall = awsCaller(
-    { ...defaultRetryPolicy, ...deps.retry },
-    deps.logger.child({ provider: 'ecs' }),
-  );
   const log = deps.logger.child({ provider: 'ecs' });
+  const call: AwsCall = awsCaller({ ...defaultRetryPolicy, ...deps.retry }, log);
   const cluster = config.cluster;
   const definitionSettings: TaskDefinitionSettings = {
     region: config.region,
@@ -144,13 +141,12 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
   };
 
   /** The ref of the pod's task and the task as ECS just described it (RunTask answers with it). */
-  const created = (pod: ResolvedPod, taskArn: string, task: Task): CreatedInstance => {
-    const ref: ProviderRef = { provider: 'ecs', id: taskArn, podUid: pod.uid };
-    return {
-      ...ref,
-      view: { ...podViewFromTask(task), ref, namespace: pod.namespace, name: pod.name, node: pod.node },
-    };
-  };
+  const created = (pod: ResolvedPod, task: Task): CreatedInstance => ({
+    provider: 'ecs',
+    id: task.taskArn!,
+    podUid: pod.uid,
+    view: podViewFromTask(task),
+  });
 
   return {
     name: 'ecs',
@@ -166,7 +162,7 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
       const existing = await existingTask(pod, forPod);
       if (existing?.taskArn !== undefined) {
         podLog.debug('ECS task already exists', { taskArn: existing.taskArn, attempt: pod.attempt });
-        return created(pod, existing.taskArn, existing);
+        return created(pod, existing);
       }
       // Decide everything that can be refused before touching AWS.
       const definition = taskDefinitionFor(pod, definitionSettings);
@@ -186,9 +182,12 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
         taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
         task = await runTask(pod, taskDefinitionArn, forPod);
       }
-      const taskArn = task.taskArn!;
-      podLog.info('started ECS task', { taskArn, taskDefinition: taskDefinitionArn, attempt: pod.attempt });
-      return created(pod, taskArn, task);
+      podLog.info('started ECS task', {
+        taskArn: task.taskArn,
+        taskDefinition: taskDefinitionArn,
+        attempt: pod.attempt,
+      });
+      return created(pod, task);
     },
 
     async deletePod(ref) {

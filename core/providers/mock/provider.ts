@@ -10,14 +10,7 @@ import type {
   ProviderRef,
   ResolvedPod,
 } from '../types.ts';
-import {
-  instanceId,
-  MockAnnotation,
-  mockPodView,
-  newInstance,
-  parseInstanceId,
-  type MockInstance,
-} from './instances.ts';
+import { MockAnnotation, mockPodView, newInstance, parseInstanceId, type MockInstance } from './instances.ts';
 
 export interface MockProviderOptions {
   /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
@@ -52,11 +45,7 @@ export class MockProvider implements Provider {
     if (refusal !== undefined) throw new InvalidInputError(refusal);
     const nowMs = this.options.now();
     const instance = newInstance(pod, nowMs);
-    const ref: ProviderRef = {
-      provider: 'mock',
-      id: instanceId(instance.node, instance.id),
-      podUid: pod.uid,
-    };
+    const view = mockPodView(instance, this.options.startDelayMs, nowMs);
     try {
       await this.options.table.createEntity({
         partitionKey: instance.node,
@@ -66,9 +55,9 @@ export class MockProvider implements Provider {
     } catch (err) {
       // Created before (a retry, a concurrent reconcile): the existing instance is the answer.
       if (!isTableStatus(err, 409)) throw err;
-      return ref;
+      return view.ref;
     }
-    return { ...ref, view: mockPodView(instance, this.options.startDelayMs, nowMs) };
+    return { ...view.ref, view };
   }
 
   async deletePod(ref: ProviderRef): Promise<void> {
