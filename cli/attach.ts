@@ -15,7 +15,7 @@
  * until `funclet attach` runs again and the vault secret is updated.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ApiException,
@@ -28,7 +28,7 @@ import {
 import { kubeconfigDocument } from '../core/kube/kubeconfig.ts';
 import { applyManifests, k8sManifestDir, readManifests } from './manifests.ts';
 import { minSecretLength, RelaySetting } from './relay.ts';
-import { functionServiceAccount, functionServiceAccountKubeconfig } from './serviceAccount.ts';
+import { caPemOf, functionServiceAccount, functionServiceAccountKubeconfig } from './serviceAccount.ts';
 
 export interface AttachOptions {
   /** The admin kubeconfig document. Used to install and mint, never stored or printed. */
@@ -299,14 +299,6 @@ export function relayDeploymentFor(
     annotations: { ...template.metadata?.annotations, 'funclet.io/relay-secret-sha256': digest },
   };
   return deployment;
-}
-
-function caPemOf(cluster: { name: string; caData?: string; caFile?: string }): string {
-  if (cluster.caData) return Buffer.from(cluster.caData, 'base64').toString('utf8');
-  if (cluster.caFile) return readFileSync(cluster.caFile, 'utf8');
-  throw new Error(
-    `cluster ${cluster.name} of the admin kubeconfig names no certificate authority; the functions need one to trust the API server`,
-  );
 }
 
 /**

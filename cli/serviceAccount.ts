@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigDocument } from '../core/kube/kubeconfig.ts';
 import { applyManifests, readManifests } from './manifests.ts';
@@ -26,11 +27,7 @@ export async function serviceAccountKubeconfig(
 ): Promise<string> {
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
-  const caPem = cluster.caData
-    ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-    : cluster.caFile
-      ? (await import('node:fs')).readFileSync(cluster.caFile, 'utf8')
-      : '';
+  const caPem = caPemOf(cluster);
   const request = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
     ...account,
     body: { spec: { audiences: [], expirationSeconds: options.expirationSeconds } },
@@ -38,4 +35,13 @@ export async function serviceAccountKubeconfig(
   const token = request.status?.token;
   if (!token) throw new Error(`TokenRequest for ${account.namespace}/${account.name} returned no token`);
   return kubeconfigDocument({ server: cluster.server, caPem, user: account.name, token });
+}
+
+/** The certificate authority a kubeconfig's cluster names (inline or as a file); an error without one. */
+export function caPemOf(cluster: { name: string; caData?: string; caFile?: string }): string {
+  if (cluster.caData) return Buffer.from(cluster.caData, 'base64').toString('utf8');
+  if (cluster.caFile) return readFileSync(cluster.caFile, 'utf8');
+  throw new Error(
+    `cluster ${cluster.name} of the admin kubeconfig names no certificate authority; the functions need one to trust the API server`,
+  );
 }

@@ -111,10 +111,11 @@ export async function benchEvents(
     );
     await waitAllRunning(steadyNames, 60_000);
     const created = await createdAt();
-    const toCreate = steadyNames.map((n) => (created.get(n) ?? NaN) - boundAt.get(n)!).sort((a, b) => a - b);
-    const toRunning = steadyNames
-      .map((n) => (runningAt.get(n) ?? NaN) - boundAt.get(n)!)
-      .sort((a, b) => a - b);
+    // A pod that never got there counts as infinitely late, so it sorts last (NaN would not sort).
+    const delays = (at: Map<string, number>) =>
+      steadyNames.map((n) => (at.get(n) ?? Infinity) - boundAt.get(n)!).sort((a, b) => a - b);
+    const toCreate = delays(created);
+    const toRunning = delays(runningAt);
     for (const [what, values] of [
       ['bind -> provider create', toCreate],
       ['bind -> Running in API', toRunning],
@@ -125,7 +126,7 @@ export async function benchEvents(
         'p50 ms': Math.round(percentile(values, 50)),
         'p95 ms': Math.round(percentile(values, 95)),
         'p99 ms': Math.round(percentile(values, 99)),
-        'not reached': values.filter(Number.isNaN).length,
+        'not reached': values.filter((v) => v === Infinity).length,
         'API requests per pod': '',
         'table requests per pod': '',
         'peak RSS MiB': peakRssMiB(),

@@ -17,7 +17,7 @@ import { Setting } from '../../core/config.ts';
 import type { HttpHandler, TimerHandler } from '../../functions/azure.ts';
 import { bundleApp } from '../../scripts/bundle.ts';
 import { functionSettings, invocation, timer } from '../support/functions.ts';
-import { functionKubeconfig, testAdmin } from '../support/kube.ts';
+import { functionKubeconfig, testAdmin, createPodNamespace } from '../support/kube.ts';
 import { uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 import { pokeRequest } from '../support/webhook.ts';
@@ -53,7 +53,7 @@ describe('the bundled function app', () => {
     );
     outputs = (await bundleApp(dir)).outputs;
     bundled = (await import(pathToFileURL(join(dir, 'app.js')).href)) as BundledApp;
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await createPodNamespace(core, namespace);
   });
 
   after(async () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -13,36 +12,16 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { applyManifests, k8sManifestDir, readManifests } from '../../cli/manifests.ts';
+import { relayServiceAccount, serviceAccountKubeconfig } from '../../cli/serviceAccount.ts';
 import { mergePatch } from '../../core/kube/clients.ts';
-import { kubeconfigDocument } from '../../core/kube/kubeconfig.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
 import { uniqueName } from '../support/env.ts';
 import { testAdmin, createPodNamespace } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
-const relayServiceAccount = { namespace: 'funclet-system', name: 'funclet-relay' } as const;
 const secret = `relay-integration-${'0123456789abcdef'.repeat(2)}`;
 const guard = fileURLToPath(new URL('../support/exit-with-parent.sh', import.meta.url));
 const relayModule = fileURLToPath(new URL('../../cli/relay.ts', import.meta.url));
-
-/** A kubeconfig holding only a token of the relay's own ServiceAccount (pods: list, watch). */
-async function relayKubeconfig(admin: KubeConfig): Promise<string> {
-  const cluster = admin.getCurrentCluster();
-  if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
-  const caPem = cluster.caData
-    ? Buffer.from(cluster.caData, 'base64').toString('utf8')
-    : readFileSync(cluster.caFile!, 'utf8');
-  const request = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    ...relayServiceAccount,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  return kubeconfigDocument({
-    server: cluster.server,
-    caPem,
-    user: relayServiceAccount.name,
-    token: request.status!.token!,
-  });
-}
 
 /** podEvents' side of the webhook: refuses (and records) anything whose signature does not verify. */
 async function startReceiver() {
@@ -184,7 +163,9 @@ describe('the relay against a real API server', () => {
       FUNCLET_WEBHOOK_URL: receiver.url,
       FUNCLET_WEBHOOK_SECRET: secret,
       FUNCLET_RELAY_PORT: '0',
-      RELAY_TEST_KUBECONFIG: await relayKubeconfig(admin),
+      RELAY_TEST_KUBECONFIG: await serviceAccountKubeconfig(admin, relayServiceAccount, {
+        expirationSeconds: 3600,
+      }),
     });
     await waitFor(
       'the relay to listen',

@@ -37,7 +37,7 @@ export async function createPodNamespace(core: CoreV1Api, namespace: string): Pr
 }
 
 /** Pods cannot be admitted into a new namespace before its default ServiceAccount exists. */
-export async function waitForDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
+async function waitForDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
   await waitFor(
     `the default ServiceAccount of namespace ${namespace}`,
     async () =>
