@@ -5,7 +5,8 @@ import { podEventsHandler } from '../functions/podEvents.ts';
 import type { Runtime } from '../functions/runtime.ts';
 import { hostContext } from './invocation.ts';
 import { serveFunctions, type HttpFunction } from './httpHost.ts';
-import { defaultMaxInFlight, runRelay } from './relay.ts';
+import { defaultBatchMaxInFlight } from '../core/relay/watcher.ts';
+import { runRelay } from './relay.ts';
 import { relayServiceAccount, serviceAccountKubeconfig } from './serviceAccount.ts';
 
 export interface EventPath {
@@ -44,7 +45,7 @@ export async function startEventPath(options: {
       webhookUrl,
       secret: options.secret,
       port: 0,
-      maxInFlight: defaultMaxInFlight,
+      maxInFlight: defaultBatchMaxInFlight,
       kubeconfigText: await serviceAccountKubeconfig(options.admin, relayServiceAccount, {
         expirationSeconds: 24 * 3600,
       }),

@@ -2,12 +2,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ApiException,
   KubernetesObjectApi,
   loadAllYaml,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { apiStatus } from '../core/kube/errors.ts';
 
 /** infra/k8s: the namespace, ServiceAccounts and least-privilege RBAC Funclet needs in a cluster. */
 export const k8sManifestDir = fileURLToPath(new URL('../infra/k8s/', import.meta.url));
@@ -63,5 +63,5 @@ async function applyOne(api: KubernetesObjectApi, object: KubernetesObject): Pro
 
 /** 409: already exists (on create) or a stale resourceVersion (on replace). */
 function isConflict(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 409;
+  return apiStatus(err) === 409;
 }

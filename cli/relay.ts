@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
-import { startRelay, type Relay } from '../core/relay/watcher.ts';
+import { defaultBatchMaxInFlight, startRelay, type Relay } from '../core/relay/watcher.ts';
 
 export const RelaySetting = {
   nodes: 'FUNCLET_RELAY_NODES',
@@ -18,8 +18,6 @@ export const RelaySetting = {
   maxInFlight: 'FUNCLET_RELAY_MAX_IN_FLIGHT',
 } as const;
 
-/** Requests in flight per node by default: enough to keep podEvents busy, few enough not to swamp it. */
-export const defaultMaxInFlight = 4;
 const maxMaxInFlight = 32;
 
 /** The shortest webhook secret accepted: 32 characters leave no room for guessing. */
@@ -85,7 +83,7 @@ export function relayOptionsFromEnv(
   if (!/^\d+$/.test(portText) || port > 65535)
     problems.push({ setting: RelaySetting.port, problem: `must be a port number, not "${portText}"` });
 
-  const inFlightText = env[RelaySetting.maxInFlight]?.trim() || String(defaultMaxInFlight);
+  const inFlightText = env[RelaySetting.maxInFlight]?.trim() || String(defaultBatchMaxInFlight);
   const maxInFlight = Number(inFlightText);
   if (!/^\d+$/.test(inFlightText) || maxInFlight < 1 || maxInFlight > maxMaxInFlight)
     problems.push({

@@ -65,6 +65,9 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** Requests in flight per node by default: enough to keep podEvents busy, few enough not to swamp it. */
+export const defaultBatchMaxInFlight = 4;
+
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 export function startRelay(options: RelayOptions): Relay {
@@ -74,7 +77,7 @@ export function startRelay(options: RelayOptions): Relay {
   const backoff = options.backoff ?? defaultBackoff;
   const batchMaxEvents = options.batchMaxEvents ?? maxEventsPerBatch;
   const batchMaxDelayMs = options.batchMaxDelayMs ?? 250;
-  const batchMaxInFlight = options.batchMaxInFlight ?? 4;
+  const batchMaxInFlight = options.batchMaxInFlight ?? defaultBatchMaxInFlight;
   const unhealthyAfterMs = options.unhealthyAfterMs ?? 2 * 60_000;
   const stopFlushTimeoutMs = options.stopFlushTimeoutMs ?? 5_000;
   checkOptions(options, batchMaxEvents, batchMaxInFlight);
