@@ -1,11 +1,13 @@
 import type {
   CreatedInstance,
-  LogOptions,
+  LogChunk,
+  LogRequest,
   NodeCapacity,
   ProviderHealth,
   ProviderName,
   ProviderPodView,
   ProviderRef,
+  PodStats,
   ResolvedPod,
 } from './types.ts';
 
@@ -43,11 +45,35 @@ export interface Provider {
   health(): Promise<ProviderHealth>;
 }
 
-/** Optional: providers that can return container logs. Detected at runtime. */
+/**
+ * Optional: providers that can read a container's output. Detected at runtime (hasLogs).
+ *
+ * One call reads one chunk of one container of one instance. Without a cursor it starts where
+ * the request says (the whole log, the last `tailLines`, or lines at or after `sinceMs`); with a
+ * cursor it returns only what was written after the chunk that handed it out, so a caller that
+ * follows a log by calling again with each answer's cursor never sees a line twice and never
+ * misses one. A container that has written nothing yet answers an empty chunk, not an error.
+ */
 export interface LogsProvider {
-  logs(ref: ProviderRef, container: string, options: LogOptions): Promise<string>;
+  containerLogs(ref: ProviderRef, container: string, request: LogRequest): Promise<LogChunk>;
 }
 
 export function hasLogs(provider: Provider): provider is Provider & LogsProvider {
-  return typeof (provider as Partial<LogsProvider>).logs === 'function';
+  return typeof (provider as Partial<LogsProvider>).containerLogs === 'function';
+}
+
+/**
+ * Optional: providers that can measure their instances' CPU and memory. Detected at runtime
+ * (hasStats). Returns one entry per ref it has figures for (an instance too new to have any is
+ * left out, not an error). CPU is reported as a cumulative counter, as the kubelet does, so
+ * that metrics-server can take rates between two scrapes: it never decreases for one container
+ * run, and `atMs` is the time the figures describe (the end of the provider's last sample, not
+ * the time of the call).
+ */
+export interface StatsProvider {
+  podStats(refs: readonly ProviderRef[]): Promise<PodStats[]>;
+}
+
+export function hasStats(provider: Provider): provider is Provider & StatsProvider {
+  return typeof (provider as Partial<StatsProvider>).podStats === 'function';
 }

@@ -195,11 +195,46 @@ export interface NodeCapacity {
   gpu?: string;
 }
 
-export interface LogOptions {
+/** What one containerLogs call asks for; kubectl's options after the kubelet's parsing. */
+export interface LogRequest {
+  /** Only the newest this many lines (applies without a cursor). */
   tailLines?: number;
-  timestamps?: boolean;
+  /** Only lines written at or after this time (applies without a cursor). */
   sinceMs?: number;
+  /** Prefix each line with its RFC 3339 time with nanoseconds and a space, as the kubelet does. */
+  timestamps?: boolean;
+  /** Return at most this many bytes, cut at a character boundary. */
   limitBytes?: number;
+  /** From an earlier chunk of the same container of the same instance: continue after it. */
+  cursor?: string;
+}
+
+/** One chunk of a container's output. */
+export interface LogChunk {
+  /** Whole lines, each ending in a newline. */
+  text: string;
+  /** Opaque: pass it back to read what is written after this chunk. */
+  cursor: string;
+}
+
+/** One container's figures at one time, as the kubelet's stats summary reports them. */
+export interface ContainerStats {
+  name: string;
+  /** Epoch ms the container (this run of it) started; metrics-server pairs samples by it. */
+  startedAtMs: number;
+  /** Cumulative CPU time of this run, in core-nanoseconds. */
+  cpuUsageCoreNanoSeconds: number;
+  /** Current CPU use, in nanocores (1e9 = one core). */
+  cpuUsageNanoCores: number;
+  /** Memory that cannot be reclaimed: what `kubectl top` shows. */
+  memoryWorkingSetBytes: number;
+}
+
+export interface PodStats {
+  ref: ProviderRef;
+  /** Epoch ms the figures describe. */
+  atMs: number;
+  containers: ContainerStats[];
 }
 
 export interface ProviderHealth {
