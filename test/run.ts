@@ -61,6 +61,7 @@ async function main(): Promise<number> {
     cluster: {
       server: cluster.server,
       caPem: cluster.caPem,
+      clientCaPem: cluster.clientCaPem,
       adminKubeconfigPath: cluster.adminKubeconfigPath,
       nodeMonitorGracePeriodSeconds: graceSeconds,
     },

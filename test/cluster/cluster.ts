@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServer, waitFor, type ServerProcess } from '../support/process.ts';
 import { controlPlaneBinary } from './build.ts';
+import { createClusterPki, frontProxyClientName, kubeletClientUser } from './pki.ts';
 import { kubeconfigDocument as kubeconfig } from '../../core/kube/kubeconfig.ts';
 
 export interface ClusterOptions {
@@ -20,6 +21,12 @@ export interface Cluster {
   readonly server: string;
   /** PEM of the CA that signed the API server's serving certificate. */
   readonly caPem: string;
+  /**
+   * PEM of the cluster CA: the API server accepts client certificates it signed, publishes it
+   * as `client-ca-file` in kube-system/extension-apiserver-authentication, signed its kubelet
+   * client certificate, and the controller-manager signs approved CSRs with it.
+   */
+  readonly clientCaPem: string;
   /** A kubeconfig (as text) for a member of system:masters. Tests use it for setup only. */
   readonly adminKubeconfig: string;
   readonly adminKubeconfigPath: string;
@@ -35,13 +42,18 @@ export interface Cluster {
 export interface ClusterInfo {
   server: string;
   caPem: string;
+  /** The cluster CA (see Cluster.clientCaPem). */
+  clientCaPem: string;
   adminKubeconfigPath: string;
   nodeMonitorGracePeriodSeconds: number;
 }
 
 /**
  * Starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler, each in its own
- * process, on free loopback ports, with RBAC on and service account tokens working.
+ * process, on free loopback ports, set up as a real cluster is: RBAC, the Node authorizer and
+ * NodeRestriction on, service account tokens working, x509 client certificates from the
+ * cluster CA accepted, approved CSRs signed, a kubelet client certificate for the API server's
+ * calls to kubelets, and the aggregation layer's front proxy for APIServices.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const started = Date.now();
@@ -80,6 +92,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const saPub = join(dir, 'certs', 'sa.pub');
     writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
+    const pki = createClusterPki(join(dir, 'certs'));
 
     const etcd = startServer(
       'etcd',
@@ -108,7 +121,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
       '--authorization-mode=Node,RBAC',
+      // On top of the default plugins, as every kubeadm, AKS and EKS cluster has it.
+      '--enable-admission-plugins=NodeRestriction',
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      `--client-ca-file=${pki.clusterCa.certFile}`,
+      // Calls to kubelets (logs, exec, node proxy, metrics): the node's InternalIP first, as kubeadm sets it.
+      `--kubelet-client-certificate=${pki.kubeletClient.certFile}`,
+      `--kubelet-client-key=${pki.kubeletClient.keyFile}`,
+      '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+      // The aggregation layer: requests proxied to APIServices carry the user in these headers,
+      // over a connection authenticated with the front-proxy client certificate.
+      `--requestheader-client-ca-file=${pki.frontProxyCa.certFile}`,
+      `--proxy-client-cert-file=${pki.frontProxyClient.certFile}`,
+      `--proxy-client-key-file=${pki.frontProxyClient.keyFile}`,
+      `--requestheader-allowed-names=${frontProxyClientName}`,
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
@@ -170,6 +199,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           '--use-service-account-credentials=true',
           `--service-account-private-key-file=${saKey}`,
           `--root-ca-file=${caFile}`,
+          // csrsigning signs approved kubelet and client CSRs with the cluster CA.
+          `--cluster-signing-cert-file=${pki.clusterCa.certFile}`,
+          `--cluster-signing-key-file=${pki.clusterCa.keyFile}`,
           `--node-monitor-grace-period=${grace}s`,
           '--node-monitor-period=1s',
           '--bind-address=127.0.0.1',
@@ -205,9 +237,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       { timeoutMs: 60_000, intervalMs: 250, server: servers[2] },
     );
 
+    // The API server calls kubelets as this user; kubelets authorize it by SubjectAccessReview.
+    await createKubeletApiAdminBinding(server, tokens.admin);
+
     const cluster: Cluster = {
       server,
       caPem,
+      clientCaPem: pki.clusterCa.certPem,
       adminKubeconfig,
       adminKubeconfigPath,
       dir,
@@ -238,19 +274,45 @@ function lastPemCertificate(bundle: string): string {
   return last + '\n';
 }
 
-/** GET with a bearer token, not verifying TLS (used only before the CA is known); returns the status. */
+/** Binds system:kubelet-api-admin to the API server's kubelet client user, as kubeadm does. */
+async function createKubeletApiAdminBinding(server: string, adminToken: string): Promise<void> {
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'kube-apiserver-kubelet-api-admin' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:kubelet-api-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: kubeletClientUser }],
+  };
+  const status = await call(
+    `${server}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
+    adminToken,
+    'POST',
+    binding,
+  );
+  if (status !== 201 && status !== 409) {
+    throw new Error(`creating ClusterRoleBinding ${binding.metadata.name} answered ${status}`);
+  }
+}
+
 function get(url: string, token: string): Promise<number> {
+  return call(url, token, 'GET');
+}
+
+/**
+ * A request with a bearer token, not verifying TLS (the harness talks to the API server it
+ * started, before its CA is read); returns the status.
+ */
+function call(url: string, token: string, method: string, body?: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const req = request(url, { method, headers, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.end();
+    req.end(payload);
   });
 }

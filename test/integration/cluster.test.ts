@@ -1,8 +1,24 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
-import { uniqueName } from '../support/env.ts';
+import {
+  ApiException,
+  AppsV1Api,
+  AuthenticationV1Api,
+  AuthorizationV1Api,
+  CertificatesV1Api,
+  CoreV1Api,
+  KubeConfig,
+} from '@kubernetes/client-node';
+import { testCertificate } from '../fakes/aci/cert.ts';
+import { createPodNamespace, functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
+import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
 
 describe('the test control plane', () => {
@@ -78,3 +94,203 @@ describe('the test control plane', () => {
     }
   });
 });
+
+describe('the test control plane as a real cluster sets it up', () => {
+  let admin: KubeConfig;
+
+  before(() => {
+    admin = testAdmin();
+  });
+
+  it('publishes the cluster CA as client-ca-file in extension-apiserver-authentication', async () => {
+    const config = await admin
+      .makeApiClient(CoreV1Api)
+      .readNamespacedConfigMap({ namespace: 'kube-system', name: 'extension-apiserver-authentication' });
+    assert.equal(config.data?.['client-ca-file']?.trim(), testEnv().cluster.clientCaPem.trim());
+    // Aggregated API servers (metrics-server) trust the front proxy by these.
+    assert.ok(config.data?.['requestheader-client-ca-file']?.includes('BEGIN CERTIFICATE'));
+    assert.equal(config.data?.['requestheader-allowed-names'], '["front-proxy-client"]');
+  });
+
+  it('signs an approved kubelet CSR; the certificate authenticates as the node, confined to its own Node', async () => {
+    const name = uniqueName('csr-node');
+    const { keyPem, csrPem } = newKeyAndCsr(`/O=system:nodes/CN=system:node:${name}`);
+    const certificates = admin.makeApiClient(CertificatesV1Api);
+    await certificates.createCertificateSigningRequest({
+      body: {
+        metadata: { name },
+        spec: {
+          request: Buffer.from(csrPem).toString('base64'),
+          signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
+          usages: ['digital signature', 'client auth'],
+          expirationSeconds: 3600,
+        },
+      },
+    });
+    const core = admin.makeApiClient(CoreV1Api);
+    const otherNode = uniqueName('other-node');
+    try {
+      await approve(certificates, name);
+      let certificate = '';
+      await waitFor(
+        `a certificate for CSR ${name}`,
+        async () => {
+          const csr = await certificates.readCertificateSigningRequest({ name });
+          certificate = csr.status?.certificate ?? '';
+          return certificate !== '';
+        },
+        { timeoutMs: 30_000 },
+      );
+
+      const asNode = clientCertificateConfig(Buffer.from(certificate, 'base64').toString('utf8'), keyPem);
+      const review = await asNode.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      });
+      assert.equal(review.status?.userInfo?.username, `system:node:${name}`);
+      assert.ok(review.status?.userInfo?.groups?.includes('system:nodes'));
+
+      // The Node authorizer lets a node create Nodes; NodeRestriction admits only its own.
+      const nodeCore = asNode.makeApiClient(CoreV1Api);
+      await nodeCore.createNode({ body: { metadata: { name } } });
+      await assert.rejects(
+        () => nodeCore.createNode({ body: { metadata: { name: otherNode } } }),
+        (err: unknown) =>
+          err instanceof ApiException &&
+          err.code === 403 &&
+          String(err.body).includes('is not allowed to modify node'),
+      );
+    } finally {
+      await certificates.deleteCertificateSigningRequest({ name });
+      await Promise.allSettled([core.deleteNode({ name }), core.deleteNode({ name: otherNode })]);
+    }
+  });
+
+  it("calls a node's kubelet endpoint at its InternalIP with the kubelet client certificate for pod logs", async () => {
+    const core = admin.makeApiClient(CoreV1Api);
+    const { clientCaPem } = testEnv().cluster;
+    const { keyPem, certPem } = testCertificate();
+    // A kubelet stand-in for one request: it reports who called and whether the cluster CA signed them.
+    const kubelet = createServer(
+      { key: keyPem, cert: certPem, ca: clientCaPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        const socket = req.socket as TLSSocket;
+        const subject = socket.getPeerCertificate().subject as { CN?: string } | undefined;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(
+          `caller=${subject?.CN ?? 'none'} verified=${String(socket.authorized)} path=${req.url ?? ''}`,
+        );
+      },
+    );
+    await new Promise<void>((resolve) => kubelet.listen(0, '127.0.0.1', resolve));
+    const port = (kubelet.address() as AddressInfo).port;
+    const node = uniqueName('kubelet-node');
+    const namespace = uniqueName('kubelet');
+    try {
+      await core.createNode({ body: { metadata: { name: node } } });
+      const created = await core.readNode({ name: node });
+      created.status = {
+        ...created.status,
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: port } },
+      };
+      await core.replaceNodeStatus({ name: node, body: created });
+      await createPodNamespace(core, namespace);
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: 'app' },
+          spec: { nodeName: node, containers: [{ name: 'app', image: 'busybox:1.36' }] },
+        },
+      });
+
+      const logs = await core.readNamespacedPodLog({ namespace, name: 'app', container: 'app' });
+      assert.equal(
+        logs,
+        `caller=kube-apiserver-kubelet-client verified=true path=/containerLogs/${namespace}/app/app`,
+      );
+      // A kubelet authorizes that caller with a SubjectAccessReview: system:kubelet-api-admin allows it.
+      const review = await admin.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
+        body: {
+          spec: {
+            user: 'kube-apiserver-kubelet-client',
+            resourceAttributes: { verb: 'get', resource: 'nodes', subresource: 'proxy', name: node },
+          },
+        },
+      });
+      assert.equal(review.status?.allowed, true);
+    } finally {
+      await new Promise((resolve) => kubelet.close(resolve));
+      await Promise.allSettled([core.deleteNamespace({ name: namespace }), core.deleteNode({ name: node })]);
+    }
+  });
+});
+
+/** A new EC key and a CSR for `subject`, made with openssl. */
+function newKeyAndCsr(subject: string): { keyPem: string; csrPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'funclet-csr-'));
+  try {
+    const [key, csr] = [join(dir, 'key.pem'), join(dir, 'csr.pem')];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        csr,
+        '-subj',
+        subject,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return { keyPem: readFileSync(key, 'utf8'), csrPem: readFileSync(csr, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Adds the Approved condition unless the CSR has it already (the approving controller may be first). */
+async function approve(certificates: CertificatesV1Api, name: string): Promise<void> {
+  await waitFor(
+    `approving CSR ${name}`,
+    async () => {
+      const csr = await certificates.readCertificateSigningRequest({ name });
+      const conditions = csr.status?.conditions ?? [];
+      if (conditions.some((c) => c.type === 'Approved')) return true;
+      csr.status = {
+        ...csr.status,
+        conditions: [
+          ...conditions,
+          { type: 'Approved', status: 'True', reason: 'FuncletTest', message: 'approved by the test admin' },
+        ],
+      };
+      await certificates.replaceCertificateSigningRequestApproval({ name, body: csr });
+      return true;
+    },
+    { timeoutMs: 10_000 },
+  );
+}
+
+function clientCertificateConfig(certPem: string, keyPem: string): KubeConfig {
+  const { server, caPem } = testEnv().cluster;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server, caData: Buffer.from(caPem).toString('base64') }],
+    users: [
+      {
+        name: 'node',
+        certData: Buffer.from(certPem).toString('base64'),
+        keyData: Buffer.from(keyPem).toString('base64'),
+      },
+    ],
+    contexts: [{ name: 'test', cluster: 'test', user: 'node' }],
+    currentContext: 'test',
+  });
+  return kc;
+}
