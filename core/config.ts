@@ -113,19 +113,35 @@ export const Setting = {
 type Env = Readonly<Record<string, string | undefined>>;
 type Problem = { setting: string; problem: string };
 
+/** What App Service leaves in a setting whose Key Vault reference it could not resolve. */
+const unresolvedKeyVaultReference = /^@Microsoft\.KeyVault\(/i;
+
 /** A DNS-1123 subdomain, which is what a Node name must be. */
 const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const tableNamePattern = /^[A-Za-z][A-Za-z0-9]{2,40}$/;
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: Problem[] = [];
+  const unresolved = new Set<string>();
   const text = (setting: string): string | undefined => {
     const value = env[setting]?.trim();
+    if (value !== undefined && unresolvedKeyVaultReference.test(value)) {
+      // The Functions host leaves a reference it could not resolve in place, literally: taken as
+      // the value, it would make the reference text itself the webhook's HMAC key.
+      if (!unresolved.has(setting))
+        problems.push({
+          setting,
+          problem:
+            'is an unresolved Key Vault reference: the Function App could not read the secret (check that the secret exists and that the app identity may read it)',
+        });
+      unresolved.add(setting);
+      return undefined;
+    }
     return value === '' ? undefined : value;
   };
   const required = (setting: string): string => {
     const value = text(setting);
-    if (value === undefined) problems.push({ setting, problem: 'is required' });
+    if (value === undefined && !unresolved.has(setting)) problems.push({ setting, problem: 'is required' });
     return value ?? '';
   };
   const integer = (setting: string, fallback: number, min: number, max: number): number => {

@@ -43,3 +43,25 @@ export class ConfigError extends FuncletError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Why a document could not be parsed, in words that quote none of it. JSON.parse names the text
+ * around the fault and js-yaml prints a snippet of the lines around it: for a docker config or a
+ * kubeconfig that is the password, token or key. Only the fault's position is kept, and the
+ * message of any other error only when it carries no quotes and no line breaks.
+ */
+export function parseProblem(err: unknown): string {
+  const e = err as { name?: unknown; reason?: unknown; mark?: { line?: unknown; column?: unknown } } | null;
+  if (typeof e?.reason === 'string' && typeof e.mark?.line === 'number') {
+    const column = typeof e.mark.column === 'number' ? `, column ${e.mark.column + 1}` : '';
+    return `not valid YAML (${e.reason.replace(/["'`]/g, '')} at line ${e.mark.line + 1}${column})`;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof SyntaxError) {
+    const at = /at position (\d+)/.exec(message);
+    return at ? `not valid JSON (at position ${at[1]})` : 'not valid JSON';
+  }
+  if (e?.name === 'YAMLException') return 'not valid YAML';
+  if (/["'`\n]/.test(message) || message.length > 200) return 'not in the expected format';
+  return message;
+}

@@ -6,6 +6,7 @@ import {
   verify,
   type PokeResponse,
 } from '../core/relay/protocol.ts';
+import { readCappedBody } from '../core/relay/body.ts';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from './azure.ts';
 import { invocationLogger, podDeps, runtimeFor, sharedRuntime, type RuntimeSource } from './runtime.ts';
 
@@ -26,10 +27,9 @@ export function podEventsHandler(source: RuntimeSource = sharedRuntime) {
       logger.error('podEvents is called but FUNCLET_WEBHOOK_SECRET is not set');
       return { status: 503, jsonBody: { error: 'webhook not configured' } };
     }
-    const declared = Number(request.headers.get('content-length') ?? '0');
-    if (declared > maxBodyBytes) return refuse(logger, 413, 'body too large');
-    const body = await request.text();
-    if (Buffer.byteLength(body) > maxBodyBytes) return refuse(logger, 413, 'body too large');
+    const read = await readCappedBody(request.body, request.headers.get('content-length'), maxBodyBytes);
+    if (!read.ok) return refuse(logger, 413, read.problem);
+    const body = read.text;
 
     const verification = verify([secret], body, request.headers.get(signatureHeader), runtime.now());
     if (!verification.ok) return refuse(logger, 401, verification.problem);

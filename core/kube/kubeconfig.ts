@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, parseProblem } from '../errors.ts';
 import { Setting } from '../config.ts';
 
 /**
@@ -12,8 +12,9 @@ export function kubeConfigFromText(text: string): KubeConfig {
   try {
     kc.loadFromString(text);
   } catch (err) {
+    // Only where the document is broken: a YAML error's own message quotes the lines around it.
     throw new ConfigError([
-      { setting: Setting.kubeconfig, problem: `is not a readable kubeconfig (${(err as Error).message})` },
+      { setting: Setting.kubeconfig, problem: `is not a readable kubeconfig: ${parseProblem(err)}` },
     ]);
   }
   const context = kc.getContextObject(kc.getCurrentContext());

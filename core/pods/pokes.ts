@@ -14,6 +14,8 @@ export type PokeResult =
   /** Neither reconciled nor remembered: the caller must not acknowledge the batch. */
   | { uid: string; status: 'failed'; error: string };
 
+const mismatch = 'the poke names another pod than the one this UID belongs to';
+
 /**
  * Acts on a batch of pokes for one node. A poke carries identifiers only: the pod is read from
  * the API server, so a forged or replayed poke can at most re-reconcile a pod. Pokes the record
@@ -56,6 +58,11 @@ async function handlePoke(
   instances: () => Promise<ProviderPodView[]>,
 ): Promise<PokeResult> {
   const record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
+  // The record, not the poke, says which pod a UID is: a signed poke with a real UID and another
+  // name would otherwise read "no such pod" and have the instance collected.
+  if (record && (record.namespace !== poke.namespace || record.name !== poke.name)) {
+    return { uid: poke.uid, status: 'skipped', why: mismatch };
+  }
   if (
     (poke.type === 'ADDED' || poke.type === 'MODIFIED') &&
     record?.lastResourceVersion === poke.resourceVersion
@@ -64,6 +71,7 @@ async function handlePoke(
   }
   try {
     const views = await gather(deps, poke, record, instances);
+    if (!views) return { uid: poke.uid, status: 'skipped', why: mismatch };
     const outcomes = await reconcilePod(deps, views);
     // Remember the version only when nothing was written: a write (status patch) makes a new
     // version anyway, and this way a duplicate of a no-op poke costs one table read.
@@ -115,14 +123,15 @@ function unsettled(
   return Math.min(30_000, Math.max(250, Math.round(age / 2)));
 }
 
-/** Reads the pod and its instance for a poke. */
+/** Reads the pod and its instance for a poke; undefined when the instance belongs to another pod name. */
 async function gather(
   deps: PodDeps,
   poke: Poke,
   record: PodViews['record'],
   instances: () => Promise<ProviderPodView[]>,
-): Promise<PodViews> {
-  const pod = await readOwnPod(deps, poke);
+): Promise<PodViews | undefined> {
+  // Read by the record's own identity (handlePoke has checked the poke agrees with it).
+  const pod = await readOwnPod(deps, record ?? poke);
   if (record?.providerId !== undefined) {
     const view = await deps.provider.getPod({
       provider: deps.provider.name,
@@ -132,8 +141,10 @@ async function gather(
     return { pod, record, view };
   }
   if (!pod) {
-    // A pod that is gone and that Funclet holds no record of: find its instance by UID.
+    // A pod that is gone and that Funclet holds no record of: find its instance by UID, and act
+    // on it only when its own tags name the pod the poke names (read above and found gone).
     const view = (await instances()).find((v) => v.ref.podUid === poke.uid);
+    if (view && (view.namespace !== poke.namespace || view.name !== poke.name)) return undefined;
     return { pod, record, view };
   }
   return { pod, record };

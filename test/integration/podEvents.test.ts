@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { HttpRequestInit } from '@azure/functions';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { TimerLoop } from '../../cli/timerLoop.ts';
 import { Setting } from '../../core/config.ts';
 import { MockProvider } from '../../core/providers/mock/provider.ts';
-import { sign, type Poke } from '../../core/relay/protocol.ts';
+import { sign, signatureHeader, type Poke } from '../../core/relay/protocol.ts';
+import { HttpRequest } from '../../functions/azure.ts';
 import { podEventsHandler } from '../../functions/podEvents.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings, invocation } from '../support/functions.ts';
@@ -123,6 +125,40 @@ describe('the podEvents webhook', () => {
     assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === pod.metadata!.uid).length, 0);
   });
 
+  it('deletes nothing for a signed poke that carries a running pod UID under another name', async () => {
+    const pod = await boundPod('impersonated');
+    await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));
+    const uid = pod.metadata!.uid!;
+    for (const type of ['DELETED', 'MODIFIED', 'RECHECK'] as const) {
+      const forged = { ...pokeFor(pod, type), name: 'no-such-pod' };
+      const response = await call(pokeRequest(secret, node, [forged]));
+      assert.equal(response.status, 200);
+      const results = (response.jsonBody as { results: { status: string }[] }).results;
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['skipped'],
+        type,
+      );
+    }
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === uid).length, 1, 'instance kept');
+    const still = await core.readNamespacedPod({ name: 'impersonated', namespace });
+    assert.equal(still.metadata?.uid, uid);
+    assert.equal(still.metadata?.deletionTimestamp, undefined);
+  });
+
+  it('deletes nothing for a poke naming another pod when only the instance knows the UID', async () => {
+    const pod = await boundPod('unrecorded');
+    await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));
+    const uid = pod.metadata!.uid!;
+    // As after a crash between the provider create and the record write: no record, one instance.
+    const pods = await runtimes().tables.table('pods');
+    await pods.deleteEntity(node, uid);
+    const forged = { ...pokeFor(pod, 'DELETED'), name: 'no-such-pod' };
+    const response = await call(pokeRequest(secret, node, [forged]));
+    assert.equal(response.status, 200);
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === uid).length, 1, 'instance kept');
+  });
+
   it('creates one instance for duplicate pokes, and skips pokes it has already acted on', async () => {
     const pod = await boundPod('dupes');
     const poke = pokeFor(pod, 'ADDED');
@@ -190,6 +226,30 @@ describe('the podEvents webhook', () => {
         },
       ],
     ];
+    it('a chunked body without Content-Length: 413 once past 1 MiB, without reading the rest', async () => {
+      const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          // 8 MiB in all, unless the reader stops asking.
+          if (sent >= 8 * 1024 * 1024) return controller.close();
+          sent += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      const nativeRequest = new Request('http://localhost/api/podEvents', {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { 'content-type': 'application/json', [signatureHeader]: sign(secret, '{}', Date.now()) },
+      } as RequestInit);
+      assert.equal(nativeRequest.headers.get('content-length'), null);
+      const request = new HttpRequest({ nativeRequest } as unknown as HttpRequestInit);
+      const response = await call(request);
+      assert.equal(response.status, 413);
+      assert.ok(sent <= 1024 * 1024 + 2 * chunk.byteLength, `read ${sent} bytes of the body`);
+    });
+
     for (const [what, status, request] of cases) {
       it(`${what}: ${status}`, async () => {
         const pod = await boundPod(uniqueName('untouched'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig, Setting } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { kubeConfigFromText } from '../../core/kube/kubeconfig.ts';
 
 const kubeconfig = 'apiVersion: v1\nkind: Config\nclusters: []\n';
 const base = {
@@ -73,6 +74,34 @@ describe('settings', () => {
       Setting.ecsRegion,
       Setting.ecsSubnets,
     ]);
+  });
+
+  it('refuses a Key Vault reference the host could not resolve, rather than use its text as the webhook key', () => {
+    const reference =
+      '@Microsoft.KeyVault(SecretUri=https://funclet-kv.vault.azure.net/secrets/webhook-secret/)';
+    assert.deepEqual(problemsOf({ ...base, [Setting.webhookSecret]: reference }), [Setting.webhookSecret]);
+    assert.throws(
+      () => loadConfig({ ...base, [Setting.webhookSecret]: reference }),
+      /FUNCLET_WEBHOOK_SECRET: is an unresolved Key Vault reference/,
+    );
+    // The same for the kubeconfig: one problem naming it, not "is required" besides.
+    assert.deepEqual(
+      problemsOf({ ...base, [Setting.kubeconfig]: '@Microsoft.KeyVault(VaultName=v;SecretName=k)' }),
+      [Setting.kubeconfig],
+    );
+  });
+
+  it('names where a kubeconfig is broken without quoting its lines', () => {
+    const broken = 'users:\n- name: a\n  user:\n    token: tok-do-not-print\n   bad: [\n';
+    assert.throws(
+      () => kubeConfigFromText(broken),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /FUNCLET_KUBECONFIG: is not a readable kubeconfig: not valid YAML \(bad indentation of a mapping entry at line 5, column 4\)/.test(
+          err.message,
+        ) &&
+        !err.message.includes('tok-do-not-print'),
+    );
   });
 
   it('says which setting is wrong in the error message', () => {

@@ -13,6 +13,7 @@
  * becomes "index.docker.io".
  */
 import type { V1Secret } from '@kubernetes/client-node';
+import { parseProblem } from '../../errors.ts';
 import type { RegistryCredential } from '../../providers/types.ts';
 import { decodeSecretValue, type PodContext } from './context.ts';
 import { ContainerConfigError } from './errors.ts';
@@ -57,18 +58,16 @@ export function secretCredentials(secret: V1Secret, what: string): RegistryCrede
     else if (cfg) entries = objectOf(parse(cfg));
     else return [];
   } catch (err) {
-    throw new ContainerConfigError(`image pull secret ${what} is not a valid docker config: ${String(err)}`, {
-      cause: err,
-    });
+    // The cause is left out on purpose: a parser's own message quotes the secret's content.
+    throw new ContainerConfigError(
+      `image pull secret ${what} is not a valid docker config: ${parseProblem(err)}`,
+    );
   }
   return Object.entries(entries).map(([registry, entry]) => {
     try {
       return { server: registryHost(registry), ...entryCredentials(entry) };
     } catch (err) {
-      throw new ContainerConfigError(
-        `image pull secret ${what}, registry ${registry}: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
+      throw new ContainerConfigError(`image pull secret ${what}, registry ${registry}: ${parseProblem(err)}`);
     }
   });
 }

@@ -14,17 +14,26 @@ const dockerconfigjson = JSON.stringify({
 const dockercfg = JSON.stringify({ 'quay.io:443': { auth: b64('robot:quaypass'), email: 'x@y.z' } });
 
 function api(): FakeResolverApi {
-  return new FakeResolverApi()
-    .secret('team', 'regcred', { '.dockerconfigjson': dockerconfigjson }, 'kubernetes.io/dockerconfigjson')
-    .secret('team', 'legacy', { '.dockercfg': dockercfg }, 'kubernetes.io/dockercfg')
-    .secret('team', 'opaque', { '.dockerconfigjson': dockerconfigjson }, 'Opaque')
-    .secret('team', 'broken', { '.dockerconfigjson': '{not json' }, 'kubernetes.io/dockerconfigjson')
-    .secret(
-      'team',
-      'badauth',
-      { '.dockerconfigjson': JSON.stringify({ auths: { r: { auth: b64('nocolon') } } }) },
-      'kubernetes.io/dockerconfigjson',
-    );
+  return (
+    new FakeResolverApi()
+      .secret('team', 'regcred', { '.dockerconfigjson': dockerconfigjson }, 'kubernetes.io/dockerconfigjson')
+      .secret('team', 'legacy', { '.dockercfg': dockercfg }, 'kubernetes.io/dockercfg')
+      .secret('team', 'opaque', { '.dockerconfigjson': dockerconfigjson }, 'Opaque')
+      .secret('team', 'broken', { '.dockerconfigjson': '{not json' }, 'kubernetes.io/dockerconfigjson')
+      // A password pasted where the whole docker config belongs.
+      .secret(
+        'team',
+        'pasted',
+        { '.dockerconfigjson': 'hunter2-registry-password' },
+        'kubernetes.io/dockerconfigjson',
+      )
+      .secret(
+        'team',
+        'badauth',
+        { '.dockerconfigjson': JSON.stringify({ auths: { r: { auth: b64('nocolon') } } }) },
+        'kubernetes.io/dockerconfigjson',
+      )
+  );
 }
 
 async function credentialsOf(names: string[]) {
@@ -73,6 +82,16 @@ describe('image pull secrets', () => {
       (err: unknown) =>
         err instanceof ContainerConfigError && /base64\(username:password\)/.test(err.message),
     );
+  });
+
+  it('never quote the Secret in the error a pod status, an Event and the log receive', async () => {
+    await assert.rejects(credentialsOf(['pasted']), (err: unknown) => {
+      assert.ok(err instanceof ContainerConfigError);
+      assert.match(err.message, /team\/pasted is not a valid docker config: not valid JSON/);
+      assert.doesNotMatch(err.message, /hunter/);
+      assert.equal(err.cause, undefined, 'no cause carries the parser message along');
+      return true;
+    });
   });
 
   it('reduce registry keys to host and port', () => {
