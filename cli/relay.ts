@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
+import { functionUrlProblem } from '../core/relay/outgoing.ts';
 import { defaultBatchMaxInFlight, startRelay, type Relay } from '../core/relay/watcher.ts';
 
 export const RelaySetting = {
@@ -16,6 +17,7 @@ export const RelaySetting = {
   webhookSecret: 'FUNCLET_WEBHOOK_SECRET',
   port: 'FUNCLET_RELAY_PORT',
   maxInFlight: 'FUNCLET_RELAY_MAX_IN_FLIGHT',
+  functionKey: 'FUNCLET_FUNCTION_KEY',
 } as const;
 
 const maxMaxInFlight = 32;
@@ -27,6 +29,8 @@ export interface RelayProcessOptions {
   nodes: string[];
   webhookUrl: string;
   secret: string;
+  /** Sent as x-functions-key with every request to the function app. */
+  functionKey?: string;
   port: number;
   /** podEvents requests in flight at once per node. */
   maxInFlight: number;
@@ -63,9 +67,11 @@ export function relayOptionsFromEnv(
       setting: RelaySetting.webhookUrl,
       problem: 'is required: the URL of the podEvents function',
     });
-  } else if (!URL.canParse(webhookUrl) || !/^https?:$/.test(new URL(webhookUrl).protocol)) {
-    problems.push({ setting: RelaySetting.webhookUrl, problem: 'must be an http:// or https:// URL' });
+  } else {
+    const problem = functionUrlProblem(webhookUrl);
+    if (problem !== undefined) problems.push({ setting: RelaySetting.webhookUrl, problem });
   }
+  const functionKey = env[RelaySetting.functionKey]?.trim() || undefined;
 
   const secret = env[RelaySetting.webhookSecret] ?? '';
   if (secret.length < minSecretLength) {
@@ -92,7 +98,7 @@ export function relayOptionsFromEnv(
     });
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { nodes, webhookUrl, secret, port, maxInFlight };
+  return { nodes, webhookUrl, secret, functionKey, port, maxInFlight };
 }
 
 /**
@@ -112,6 +118,7 @@ export async function runRelay(
     nodes: options.nodes,
     webhookUrl: options.webhookUrl,
     secret: options.secret,
+    functionKey: options.functionKey,
     batchMaxInFlight: options.maxInFlight,
     logger,
   });

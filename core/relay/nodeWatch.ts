@@ -34,6 +34,8 @@ export interface NodeWatch {
   failingSinceMs(): number | undefined;
   /** Where the next watch resumes from; undefined before the first list or after a 410. */
   resourceVersion(): string | undefined;
+  /** Whether the pod (this UID under this namespace and name) is on the node as last seen. */
+  watching(pod: { namespace: string; name: string; uid: string }): boolean;
   /** Settles once `signal` has aborted and the loop has let go. */
   done: Promise<void>;
 }
@@ -177,6 +179,10 @@ export function startNodeWatch(o: NodeWatchOptions, signal: AbortSignal): NodeWa
     listed: () => listed,
     failingSinceMs: () => failingSince,
     resourceVersion: () => resourceVersion,
+    watching: (pod) => {
+      const seen = known.get(pod.uid);
+      return seen !== undefined && seen.namespace === pod.namespace && seen.name === pod.name;
+    },
     done: run(),
   };
 }

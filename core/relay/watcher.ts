@@ -12,6 +12,7 @@ import { PokeBatcher } from './batcher.ts';
 import { sleep, systemClock, type Clock } from './clock.ts';
 import { kubePodSource } from './kubePodSource.ts';
 import { startNodeWatch, type NodeWatch } from './nodeWatch.ts';
+import { functionUrlProblem } from './outgoing.ts';
 import type { PodSource } from './podSource.ts';
 import {
   maxEventsPerBatch,
@@ -29,10 +30,12 @@ export interface RelayOptions {
   podSource?: PodSource;
   /** The virtual nodes whose pods are relayed. */
   nodes: readonly string[];
-  /** The podEvents function URL (with its function key, if it has one). */
+  /** The podEvents function URL: https (http only to loopback), without its key. */
   webhookUrl: string;
   /** The HMAC secret shared with podEvents. */
   secret: string;
+  /** The function key, sent as x-functions-key. */
+  functionKey?: string;
   logger: Logger;
   /** At most this many pokes per request (the protocol caps it at 100). */
   batchMaxEvents?: number;
@@ -89,6 +92,7 @@ export function startRelay(options: RelayOptions): Relay {
   const send: WebhookSender = webhookSender({
     url: options.webhookUrl,
     secret: options.secret,
+    functionKey: options.functionKey,
     fetch: options.fetch ?? fetch,
     clock,
     random,
@@ -97,7 +101,13 @@ export function startRelay(options: RelayOptions): Relay {
     attemptTimeoutMs: options.webhookAttemptTimeoutMs ?? 10_000,
     logger: log,
     onAccepted: (batch, text) => {
-      for (const recheck of parseRechecks(text)) scheduleRecheck(batch.node, recheck);
+      // Only what this batch poked, and only pods this node's watch still has: the relay signs
+      // every recheck it sends, so an answer must not be able to make it poke anything else.
+      const poked = new Set(batch.events.map((e) => `${e.uid}/${e.namespace}/${e.name}`));
+      for (const recheck of parseRechecks(text)) {
+        if (poked.has(`${recheck.uid}/${recheck.namespace}/${recheck.name}`))
+          scheduleRecheck(batch.node, recheck);
+      }
     },
   });
   // Pods podEvents asked about again: poked once more after the delay it chose (bounded). One
@@ -111,9 +121,10 @@ export function startRelay(options: RelayOptions): Relay {
     const pending = rechecks.get(r.uid);
     if (pending && pending.atMs <= atMs) return;
     if (pending) clock.clearTimeout(pending.handle);
+    if (watches.get(node)?.watching(r) !== true) return;
     const handle = clock.setTimeout(() => {
       rechecks.delete(r.uid);
-      if (watchSignal.signal.aborted) return;
+      if (watchSignal.signal.aborted || watches.get(node)?.watching(r) !== true) return;
       batchers.get(node)?.add({
         type: 'RECHECK',
         namespace: r.namespace,
@@ -207,8 +218,8 @@ function checkOptions(o: RelayOptions, batchMaxEvents: number, batchMaxInFlight:
     if (!dns1123Subdomain.test(node))
       problems.push({ setting: 'nodes', problem: `"${node}" is not a node name` });
   }
-  if (!URL.canParse(o.webhookUrl) || !/^https?:$/.test(new URL(o.webhookUrl).protocol))
-    problems.push({ setting: 'webhookUrl', problem: 'must be an http(s) URL' });
+  const urlProblem = functionUrlProblem(o.webhookUrl);
+  if (urlProblem !== undefined) problems.push({ setting: 'webhookUrl', problem: urlProblem });
   if (o.secret.length === 0) problems.push({ setting: 'secret', problem: 'is required' });
   if (!Number.isInteger(batchMaxEvents) || batchMaxEvents < 1 || batchMaxEvents > maxEventsPerBatch)
     problems.push({ setting: 'batchMaxEvents', problem: `must be between 1 and ${maxEventsPerBatch}` });

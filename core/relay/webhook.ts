@@ -2,7 +2,8 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelayMs, type Backoff } from './backoff.ts';
 import { sleep, type Clock } from './clock.ts';
-import { sign, signatureHeader, type PokeBatch } from './protocol.ts';
+import { relayRequestHeaders, type RelayCredentials } from './outgoing.ts';
+import type { PokeBatch } from './protocol.ts';
 
 /** What became of one batch. */
 export const Delivery = {
@@ -15,9 +16,8 @@ export const Delivery = {
 } as const;
 export type Delivery = keyof typeof Delivery;
 
-export interface WebhookSenderOptions {
+export interface WebhookSenderOptions extends RelayCredentials {
   url: string;
-  secret: string;
   fetch: typeof fetch;
   clock: Clock;
   random: () => number;
@@ -49,10 +49,7 @@ export function webhookSender(o: WebhookSenderOptions): WebhookSender {
       try {
         const response = await o.fetch(o.url, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [signatureHeader]: sign(o.secret, body, o.clock.now()),
-          },
+          headers: relayRequestHeaders(o, body, o.clock.now()),
           body,
           redirect: 'manual',
           signal: AbortSignal.any([signal, AbortSignal.timeout(o.attemptTimeoutMs)]),

@@ -189,6 +189,8 @@ export interface WebhookRequest {
   body: string;
   signature: string | null;
   contentType: string | null;
+  /** The x-functions-key header. */
+  functionKey: string | null;
   batch: PokeBatch;
   /** The fake clock's time when the request was made. */
   atMs: number;
@@ -218,6 +220,7 @@ export function fakeWebhook(
       body,
       signature: headers.get(signatureHeader),
       contentType: headers.get('content-type'),
+      functionKey: headers.get('x-functions-key'),
       batch: parsed.batch,
       atMs: clock.now(),
     };

@@ -10,16 +10,26 @@ const secret = 's'.repeat(32);
 
 describe('funclet relay settings', () => {
   it('reads nodes, webhook URL, secret, port and requests in flight from the environment, port 8080 and 4 in flight by default', () => {
+    const read = relayOptionsFromEnv({
+      FUNCLET_RELAY_NODES: ' vk-1, vk-2 ,',
+      FUNCLET_WEBHOOK_URL: 'https://fn.example/api/podEvents',
+      FUNCLET_WEBHOOK_SECRET: secret,
+      FUNCLET_FUNCTION_KEY: 'k',
+    });
     assert.deepEqual(
-      relayOptionsFromEnv({
-        FUNCLET_RELAY_NODES: ' vk-1, vk-2 ,',
-        FUNCLET_WEBHOOK_URL: 'https://fn.example/api/podEvents?code=k',
-        FUNCLET_WEBHOOK_SECRET: secret,
-      }),
+      {
+        nodes: read.nodes,
+        webhookUrl: read.webhookUrl,
+        secret: read.secret,
+        functionKey: read.functionKey,
+        port: read.port,
+        maxInFlight: read.maxInFlight,
+      },
       {
         nodes: ['vk-1', 'vk-2'],
-        webhookUrl: 'https://fn.example/api/podEvents?code=k',
+        webhookUrl: 'https://fn.example/api/podEvents',
         secret,
+        functionKey: 'k',
         port: 8080,
         maxInFlight: 4,
       },
@@ -32,6 +42,26 @@ describe('funclet relay settings', () => {
       FUNCLET_RELAY_MAX_IN_FLIGHT: '1',
     });
     assert.deepEqual([given.port, given.maxInFlight], [9090, 1]);
+  });
+
+  it('refuses a function key in the webhook URL, and plain http anywhere but loopback', () => {
+    for (const [url, problem] of [
+      ['https://fn.example/api/podEvents?code=k', /carries the function key in its query/],
+      ['http://fn.example/api/podEvents', /plain http:\/\/ is accepted only to a loopback address/],
+    ] as const) {
+      assert.throws(
+        () =>
+          relayOptionsFromEnv({
+            FUNCLET_RELAY_NODES: 'vk-1',
+            FUNCLET_WEBHOOK_URL: url,
+            FUNCLET_WEBHOOK_SECRET: secret,
+          }),
+        (err) =>
+          err instanceof ConfigError &&
+          err.settings.includes('FUNCLET_WEBHOOK_URL') &&
+          problem.test(err.message),
+      );
+    }
   });
 
   it('names every bad variable in one error', () => {

@@ -15,7 +15,7 @@ import {
 } from './fakes.ts';
 
 const secret = 'relay-unit-test-secret-0123456789abcdef';
-const webhookUrl = 'https://funclet.example/api/podEvents?code=abc';
+const webhookUrl = 'https://funclet.example/api/podEvents';
 
 /** A relay over fakes; random() is 0.5, so backoff attempt n waits exactly 125 * 2^n ms (until the cap). */
 function relayOverFakes(
@@ -429,6 +429,81 @@ describe('the relay', () => {
       'one recheck, after 300 ms: the later one asked for is dropped',
     );
     await relay.stop();
+  });
+
+  it('rechecks only pods the answered batch poked and the node’s watch still has', async () => {
+    const p = pod('starting', '101');
+    const stranger = pod('not-on-this-node', '5');
+    const gone = pod('gone-by-then', '7');
+    // The answer asks for the poked pod, a pod the relay never saw, and the poked pod under
+    // another name; later a pod that left the node before its recheck was due.
+    const replies: WebhookReply[] = [
+      new Response(
+        JSON.stringify({
+          results: [],
+          recheck: [
+            { ...p, afterMs: 100 },
+            { ...stranger, afterMs: 100 },
+            { ...p, name: 'renamed', afterMs: 100 },
+            { ...gone, afterMs: 1_000 },
+          ],
+        }),
+        { status: 200 },
+      ),
+    ];
+    const { clock, source, webhook, start } = relayOverFakes({ reply: (n) => replies[n] ?? 200 });
+    const relay = start();
+    await settle();
+    source.watchOf('vk-a').send({ type: 'ADDED', pod: p });
+    source.watchOf('vk-a').send({ type: 'ADDED', pod: gone });
+    await clock.advance(250);
+    source.watchOf('vk-a').send({ type: 'DELETED', pod: { ...gone, resourceVersion: '8' } });
+    await clock.advance(5_000);
+    assert.deepEqual(
+      webhook.requests.map((r) => r.batch.events.map(short)),
+      [
+        ['ADDED starting 101', 'ADDED gone-by-then 7'],
+        ['DELETED gone-by-then 8', 'RECHECK starting 101'],
+      ],
+    );
+    await relay.stop();
+  });
+
+  it('sends the function key as x-functions-key, never in the URL', async () => {
+    const { clock, source, webhook, start } = relayOverFakes({ relay: { functionKey: 'the-function-key' } });
+    const relay = start();
+    await settle();
+    source.watchOf('vk-a').send({ type: 'ADDED', pod: pod('keyed', '1') });
+    await clock.advance(250);
+    assert.equal(webhook.requests.length, 1);
+    assert.equal(webhook.requests[0]!.functionKey, 'the-function-key');
+    assert.equal(webhook.requests[0]!.url, webhookUrl);
+    await relay.stop();
+  });
+
+  it('refuses a webhook URL over plain http except to loopback, and a key in the URL', () => {
+    const problems = (url: string) => {
+      try {
+        startRelay({
+          podSource: new FakePodSource(),
+          nodes: ['vk-a'],
+          webhookUrl: url,
+          secret,
+          logger: memoryLogger().logger,
+        })
+          .stop()
+          .catch(() => undefined);
+        return [];
+      } catch (err) {
+        return (err as { settings?: string[] }).settings ?? ['?'];
+      }
+    };
+    assert.deepEqual(problems('http://funclet.example/api/podEvents'), ['webhookUrl']);
+    assert.deepEqual(problems('http://10.0.0.4:7071/api/podEvents'), ['webhookUrl']);
+    assert.deepEqual(problems('https://funclet.example/api/podEvents?code=abc'), ['webhookUrl']);
+    assert.deepEqual(problems('http://127.0.0.1:7071/api/podEvents'), []);
+    assert.deepEqual(problems('http://[::1]:7071/api/podEvents'), []);
+    assert.deepEqual(problems('http://localhost:7071/api/podEvents'), []);
   });
 
   it('batches each node apart: a pod on another node never reaches this node’s batches', async () => {
