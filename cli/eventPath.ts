@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../core/log.ts';
+import { kubeletApiHandler } from '../functions/kubeletApi.ts';
 import { podEventsHandler } from '../functions/podEvents.ts';
 import type { Runtime } from '../functions/runtime.ts';
 import { hostContext } from './invocation.ts';
@@ -11,6 +12,8 @@ import { relayServiceAccount, serviceAccountKubeconfig } from './serviceAccount.
 
 export interface EventPath {
   webhookUrl: string;
+  /** Each node's kubelet endpoint port on the kubelet address. */
+  kubeletPorts: ReadonlyMap<string, number>;
   stop(): Promise<void>;
 }
 
@@ -33,10 +36,22 @@ export async function startEventPath(options: {
   logger?: Logger;
   /** Wraps the podEvents handler (tests inject outages here). */
   wrap?: (handler: HttpFunction) => HttpFunction;
+  /** Wraps the kubeletApi handler (tests count what reaches it). */
+  wrapKubeletApi?: (handler: HttpFunction) => HttpFunction;
+  /**
+   * Where the relay serves the nodes' kubelet endpoints: the address the nodes post and the one
+   * it listens on (127.0.0.1 by default; the API server takes a loopback node address for logs,
+   * but not for node proxy requests).
+   */
+  kubelet?: { address: string; listenAddress?: string };
 }): Promise<EventPath> {
   const handler = podEventsHandler(options.runtimes);
-  const http = await serveFunctions({ podEvents: options.wrap ? options.wrap(handler) : handler }, (name) =>
-    hostContext(name, options.out),
+  const http = await serveFunctions(
+    {
+      podEvents: options.wrap ? options.wrap(handler) : handler,
+      kubeletApi: (options.wrapKubeletApi ?? ((h) => h))(kubeletApiHandler(options.runtimes)),
+    },
+    (name) => hostContext(name, options.out),
   );
   const webhookUrl = `${http.url}/api/podEvents`;
   try {
@@ -46,6 +61,12 @@ export async function startEventPath(options: {
       secret: options.secret,
       port: 0,
       maxInFlight: defaultBatchMaxInFlight,
+      kubelet: {
+        address: options.kubelet?.address ?? '127.0.0.1',
+        listenAddress: options.kubelet?.listenAddress ?? options.kubelet?.address ?? '127.0.0.1',
+        firstPort: 0,
+        apiUrl: `${http.url}/api/kubeletApi`,
+      },
       kubeconfigText: await serviceAccountKubeconfig(options.admin, relayServiceAccount, {
         expirationSeconds: 24 * 3600,
       }),
@@ -53,6 +74,7 @@ export async function startEventPath(options: {
     });
     return {
       webhookUrl,
+      kubeletPorts: relay.kubeletPorts,
       async stop() {
         await relay.stop();
         await http.close();

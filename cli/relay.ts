@@ -1,15 +1,20 @@
 /**
  * `funclet relay`: the in-cluster relay process. Watches the pods of the virtual nodes with
- * the funclet-relay ServiceAccount and POSTs signed pokes to podEvents; answers the kubelet's
- * probes on /healthz (liveness) and /readyz (readiness).
+ * the funclet-relay ServiceAccount and POSTs signed pokes to podEvents; serves each virtual
+ * node's kubelet endpoint (core/kubelet/server.ts) when FUNCLET_KUBELET_ADDRESS names its pod
+ * IP; answers the kubelet's probes on /healthz (liveness) and /readyz (readiness).
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { functionUrlProblem } from '../core/relay/outgoing.ts';
 import { defaultBatchMaxInFlight, startRelay, type Relay } from '../core/relay/watcher.ts';
+import { kubeletApiUrlFor } from '../core/kubelet/client.ts';
+import { startKubeletEndpoints, type KubeletEndpointOptions } from './kubeletEndpoint.ts';
 
 export const RelaySetting = {
   nodes: 'FUNCLET_RELAY_NODES',
@@ -18,6 +23,12 @@ export const RelaySetting = {
   port: 'FUNCLET_RELAY_PORT',
   maxInFlight: 'FUNCLET_RELAY_MAX_IN_FLIGHT',
   functionKey: 'FUNCLET_FUNCTION_KEY',
+  kubeletAddress: 'FUNCLET_KUBELET_ADDRESS',
+  kubeletListenAddress: 'FUNCLET_KUBELET_LISTEN_ADDRESS',
+  kubeletPort: 'FUNCLET_KUBELET_PORT',
+  kubeletApiUrl: 'FUNCLET_KUBELET_API_URL',
+  kubeletCertFile: 'FUNCLET_KUBELET_TLS_CERT_FILE',
+  kubeletKeyFile: 'FUNCLET_KUBELET_TLS_KEY_FILE',
 } as const;
 
 const maxMaxInFlight = 32;
@@ -34,6 +45,8 @@ export interface RelayProcessOptions {
   port: number;
   /** podEvents requests in flight at once per node. */
   maxInFlight: number;
+  /** The kubelet endpoints; none are served when absent. */
+  kubelet?: KubeletEndpointOptions;
   /** A kubeconfig document; the in-cluster ServiceAccount config when absent. */
   kubeconfigText?: string;
   logger?: Logger;
@@ -97,8 +110,58 @@ export function relayOptionsFromEnv(
       problem: `must be a whole number from 1 to ${maxMaxInFlight}, not "${inFlightText}"`,
     });
 
+  const kubelet = kubeletOptionsFromEnv(env, webhookUrl, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { nodes, webhookUrl, secret, functionKey, port, maxInFlight };
+  return { nodes, webhookUrl, secret, functionKey, port, maxInFlight, kubelet };
+}
+
+/** The kubelet endpoint's settings; FUNCLET_KUBELET_ADDRESS (the pod IP) turns it on. */
+function kubeletOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  webhookUrl: string,
+  problems: { setting: string; problem: string }[],
+): KubeletEndpointOptions | undefined {
+  const address = env[RelaySetting.kubeletAddress]?.trim() ?? '';
+  if (address === '') return undefined;
+  if (isIP(address) === 0)
+    problems.push({
+      setting: RelaySetting.kubeletAddress,
+      problem: `must be an IP address (the pod IP), not "${address}"`,
+    });
+  const listen = env[RelaySetting.kubeletListenAddress]?.trim() || undefined;
+  if (listen !== undefined && isIP(listen) === 0)
+    problems.push({
+      setting: RelaySetting.kubeletListenAddress,
+      problem: `must be an IP address, not "${listen}"`,
+    });
+  const portText = env[RelaySetting.kubeletPort]?.trim() || '10250';
+  const firstPort = Number(portText);
+  if (!/^\d+$/.test(portText) || firstPort > 65535)
+    problems.push({ setting: RelaySetting.kubeletPort, problem: `must be a port number, not "${portText}"` });
+  let apiUrl = env[RelaySetting.kubeletApiUrl]?.trim() || '';
+  if (apiUrl === '' && URL.canParse(webhookUrl)) apiUrl = kubeletApiUrlFor(webhookUrl);
+  if (!URL.canParse(apiUrl) || !/^https?:$/.test(new URL(apiUrl).protocol))
+    problems.push({ setting: RelaySetting.kubeletApiUrl, problem: 'must be an http:// or https:// URL' });
+  const certFile = env[RelaySetting.kubeletCertFile]?.trim() || undefined;
+  const keyFile = env[RelaySetting.kubeletKeyFile]?.trim() || undefined;
+  let certificate: KubeletEndpointOptions['certificate'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push({
+      setting: certFile === undefined ? RelaySetting.kubeletCertFile : RelaySetting.kubeletKeyFile,
+      problem: `is needed with ${certFile === undefined ? RelaySetting.kubeletKeyFile : RelaySetting.kubeletCertFile}`,
+    });
+  } else if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      certificate = { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
+    } catch (err) {
+      problems.push({
+        setting: RelaySetting.kubeletCertFile,
+        problem: `cannot be read: ${(err as Error).message}`,
+      });
+    }
+  }
+  return { address, listenAddress: listen, firstPort, apiUrl, certificate };
 }
 
 /**
@@ -107,7 +170,7 @@ export function relayOptionsFromEnv(
  */
 export async function runRelay(
   options: RelayProcessOptions,
-): Promise<{ stop(): Promise<void>; port: number }> {
+): Promise<{ stop(): Promise<void>; port: number; kubeletPorts: ReadonlyMap<string, number> }> {
   const logger = options.logger ?? createLogger({ functionName: 'relay' });
   const kubeConfig = new KubeConfig();
   if (options.kubeconfigText !== undefined) kubeConfig.loadFromString(options.kubeconfigText);
@@ -122,6 +185,28 @@ export async function runRelay(
     batchMaxInFlight: options.maxInFlight,
     logger,
   });
+
+  let kubelet: Awaited<ReturnType<typeof startKubeletEndpoints>> | undefined;
+  if (options.kubelet) {
+    try {
+      kubelet = await startKubeletEndpoints(
+        { ...options.kubelet, functionKey: options.kubelet.functionKey ?? options.functionKey },
+        {
+          kubeConfig,
+          nodes: options.nodes,
+          secret: options.secret,
+          logger,
+        },
+      );
+    } catch (err) {
+      await relay.stop();
+      throw err;
+    }
+  } else {
+    logger.warn(
+      `no kubelet endpoint served: ${RelaySetting.kubeletAddress} is not set, so kubectl logs and top cannot reach these nodes`,
+    );
+  }
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://relay').pathname;
@@ -149,7 +234,7 @@ export async function runRelay(
       });
     });
   } catch (err) {
-    await relay.stop();
+    await Promise.all([relay.stop(), kubelet?.stop()]);
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -158,11 +243,12 @@ export async function runRelay(
   let stopped: Promise<void> | undefined;
   return {
     port,
+    kubeletPorts: kubelet?.ports ?? new Map(),
     stop: () =>
       (stopped ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await Promise.all([relay.stop(), closed]);
+        await Promise.all([relay.stop(), kubelet?.stop(), closed]);
       })()),
   };
 }

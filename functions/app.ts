@@ -5,5 +5,6 @@
  */
 export { leaseRenew } from './leaseRenew.ts';
 export { nodeStatus } from './nodeStatus.ts';
+export { kubeletApi } from './kubeletApi.ts';
 export { podEvents } from './podEvents.ts';
 export { podResync } from './podResync.ts';

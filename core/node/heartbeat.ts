@@ -6,10 +6,10 @@ import { kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { NodeCapacity, ProviderHealth } from '../providers/types.ts';
-import type { NodeRecords } from '../state/nodeRecords.ts';
+import type { NodeRecord, NodeRecords } from '../state/nodeRecords.ts';
 import { readyNeedsRepost } from './conditions.ts';
 import { renewNodeLease, type LeaseOutcome } from './lease.ts';
-import { nodeLabels, nodeStatus, nodeTaints, virtualNode } from './node.ts';
+import { nodeLabels, nodeStatus, nodeTaints, virtualNode, type KubeletEndpoint } from './node.ts';
 
 /** What the node heartbeat needs; built fresh by each invocation's composition root. */
 export interface NodeDeps {
@@ -121,9 +121,12 @@ async function ensureNode(
 }
 
 async function postStatus(deps: NodeDeps, node: VirtualNodeConfig, current: V1Node): Promise<ProviderHealth> {
-  const { health, capacity } = await providerView(deps, node, current);
+  const [{ health, capacity }, record] = await Promise.all([
+    providerView(deps, node, current),
+    deps.records.get(node.name),
+  ]);
   const now = deps.now();
-  const status = nodeStatus(node, capacity, health, current.status, now);
+  const status = nodeStatus(node, capacity, health, current.status, now, endpointOf(record));
   try {
     await deps.kube.core.patchNodeStatus({ name: node.name, body: { status } }, mergePatch);
   } catch (err) {
@@ -137,6 +140,16 @@ async function postStatus(deps: NodeDeps, node: VirtualNodeConfig, current: V1No
   });
   if (!health.ok) deps.logger.warn('node reported NotReady: provider unhealthy', { reason: health.message });
   return health;
+}
+
+/** The kubelet endpoint the node's record holds, if a relay announced one. */
+export function endpointOf(record: NodeRecord | undefined): KubeletEndpoint | undefined {
+  if (record?.kubeletAddress === undefined || record.kubeletPort === undefined) return undefined;
+  return {
+    address: record.kubeletAddress,
+    port: record.kubeletPort,
+    announcedAtMs: record.kubeletAnnouncedAtMs ?? 0,
+  };
 }
 
 /**

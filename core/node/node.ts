@@ -8,8 +8,46 @@ import { nodeConditions } from './conditions.ts';
 export const providerTaintKey = 'virtual-kubelet.io/provider';
 export const providerLabelKey = 'funclet.io/provider';
 
-/** The port kubectl logs/exec would reach; virtual-kubelet's default. */
+/** The kubelet's port, posted until a relay announces where it serves the node's endpoint. */
 export const kubeletPort = 10250;
+
+/**
+ * An announcement older than this no longer names the node's address: the relay renews it every
+ * 30 s, and a pod IP left behind by a relay that is gone may be given to another pod, which must
+ * not receive what the API server sends a kubelet.
+ */
+export const kubeletEndpointTtlMs = 3 * 60_000;
+
+/** Where the node's kubelet endpoint is served (the relay's pod IP and the node's port). */
+export interface KubeletEndpoint {
+  address: string;
+  port: number;
+  announcedAtMs: number;
+}
+
+/** The endpoint to post at `nowMs`, if a relay announced one recently enough. */
+export function liveEndpoint(
+  endpoint: KubeletEndpoint | undefined,
+  nowMs: number,
+): KubeletEndpoint | undefined {
+  return endpoint !== undefined && nowMs - endpoint.announcedAtMs <= kubeletEndpointTtlMs
+    ? endpoint
+    : undefined;
+}
+
+/**
+ * The node's addresses and kubelet port. Only an IP address is posted, never a name the API
+ * server would have to resolve; with no live relay there is no address, and the API server
+ * answers `kubectl logs` with "no preferred addresses found" rather than dialling a stale one.
+ */
+export function nodeEndpoint(
+  endpoint: KubeletEndpoint | undefined,
+): Pick<V1NodeStatus, 'addresses' | 'daemonEndpoints'> {
+  return {
+    addresses: endpoint ? [{ type: 'InternalIP', address: endpoint.address }] : [],
+    daemonEndpoints: { kubeletEndpoint: { Port: endpoint?.port ?? kubeletPort } },
+  };
+}
 
 export function nodeLabels(node: VirtualNodeConfig): Record<string, string> {
   return {
@@ -50,14 +88,14 @@ export function nodeStatus(
   health: ProviderHealth,
   current: V1NodeStatus | undefined,
   nowMs: number,
+  endpoint?: KubeletEndpoint,
 ): V1NodeStatus {
   const resources = nodeResources(node, capacity);
   return {
     capacity: resources,
     allocatable: resources,
     conditions: nodeConditions(current?.conditions, health, nowMs),
-    addresses: [{ type: 'Hostname', address: node.name }],
-    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
+    ...nodeEndpoint(liveEndpoint(endpoint, nowMs)),
     nodeInfo: {
       architecture: 'amd64',
       operatingSystem: node.os,

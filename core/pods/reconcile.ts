@@ -222,6 +222,7 @@ async function startInstance(
   const saved = await deps.records.save({
     ...recordKey(deps, pod),
     providerId: ref.id,
+    previousProviderId: restarting ? record.providerId : record?.previousProviderId,
     attempt,
     instanceCreatedAtMs: nowMs,
     startedAtMs: record?.startedAtMs ?? nowMs,
@@ -322,6 +323,7 @@ async function adopt(
   return deps.records.save({
     ...recordKey(deps, pod),
     providerId: view.ref.id,
+    previousProviderId: record?.previousProviderId,
     attempt: record?.attempt ?? 0,
     instanceCreatedAtMs: view.startedAtMs ?? deps.now(),
     startedAtMs: record?.startedAtMs ?? view.startedAtMs ?? deps.now(),

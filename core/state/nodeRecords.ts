@@ -14,6 +14,10 @@ export interface NodeRecord {
   lastStatusAtMs?: number;
   ready?: boolean;
   readyMessage?: string;
+  /** Where the relay serves this node's kubelet endpoint, as it last announced. */
+  kubeletAddress?: string;
+  kubeletPort?: number;
+  kubeletAnnouncedAtMs?: number;
 }
 
 const partitionKey = 'node';

@@ -14,6 +14,11 @@ export interface PodRecord {
   name: string;
   /** The provider instance of the current attempt, once createPod returned it. */
   providerId?: string;
+  /**
+   * The instance of the attempt before the current one, when Funclet restarted the pod by
+   * creating a new instance: where `kubectl logs --previous` reads.
+   */
+  previousProviderId?: string;
   /** Instances Funclet created before the current one: restarts it did itself. */
   attempt: number;
   /** When the current instance was created. */

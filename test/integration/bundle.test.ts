@@ -82,7 +82,7 @@ describe('the bundled function app', () => {
       );
   });
 
-  it('registers its four functions with the worker, through the module the worker provides', () => {
+  it('registers its five functions with the worker, through the module the worker provides', () => {
     // The Node worker provides @azure/functions-core by wrapping Module.prototype.require; this
     // installs the same wrapper around a recorder and imports the bundle in a new process.
     const script = `
@@ -116,15 +116,17 @@ describe('the bundled function app', () => {
         nodeStatus: triggers.nodeStatus?.schedule,
         podResync: triggers.podResync?.schedule,
         podEvents: [triggers.podEvents?.type, triggers.podEvents?.authLevel, triggers.podEvents?.methods],
+        kubeletApi: [triggers.kubeletApi?.type, triggers.kubeletApi?.authLevel, triggers.kubeletApi?.methods],
       },
       {
         leaseRenew: '*/10 * * * * *',
         nodeStatus: '0 * * * * *',
         podResync: '30 * * * * *',
         podEvents: ['httpTrigger', 'function', ['POST']],
+        kubeletApi: ['httpTrigger', 'function', ['POST']],
       },
     );
-    assert.equal(registered.length, 4);
+    assert.equal(registered.length, 5);
   });
 
   it('registers the node and its lease from the bundled leaseRenew', async () => {

@@ -17,6 +17,8 @@ export interface EventPathFixture {
   namespace: string;
   runtimes: () => Runtime;
   mock: MockProvider;
+  /** The node's kubelet endpoint port on the kubelet address (127.0.0.1 unless given). */
+  kubeletPort: number;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,13 @@ export interface EventPathFixture {
  */
 export async function eventPathFixture(
   prefix: string,
-  options: { startDelayMs: number; wrap?: (handler: HttpFunction) => HttpFunction },
+  options: {
+    startDelayMs: number;
+    wrap?: (handler: HttpFunction) => HttpFunction;
+    wrapKubeletApi?: (handler: HttpFunction) => HttpFunction;
+    kubelet?: { address: string; listenAddress?: string };
+    extra?: Record<string, string>;
+  },
 ): Promise<EventPathFixture> {
   const admin = testAdmin();
   const core = admin.makeApiClient(CoreV1Api);
@@ -39,7 +47,11 @@ export async function eventPathFixture(
       kubeconfig: await functionKubeconfig(admin),
       tablePrefix: `${prefix.replace(/[^a-z]/g, '')}${Math.random().toString(36).slice(2, 8)}`,
       nodes: [{ name: node, provider: 'mock' }],
-      extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: String(options.startDelayMs) },
+      extra: {
+        [Setting.webhookSecret]: secret,
+        [Setting.mockStartDelayMs]: String(options.startDelayMs),
+        ...options.extra,
+      },
     }),
   );
   const lease = await keepNodeReady(runtimes);
@@ -56,6 +68,8 @@ export async function eventPathFixture(
     out: () => undefined,
     logger: createLogger({}, { minLevel: 'error' }),
     wrap: options.wrap,
+    wrapKubeletApi: options.wrapKubeletApi,
+    kubelet: options.kubelet,
   });
   return {
     admin,
@@ -64,6 +78,7 @@ export async function eventPathFixture(
     namespace,
     runtimes,
     mock,
+    kubeletPort: events.kubeletPorts.get(node) ?? 0,
     async stop() {
       await events.stop();
       await lease.stop();
