@@ -2,7 +2,7 @@
  * Funclet's settings, read from the environment (App Settings, Key Vault references) once per
  * instance and validated as a whole: every bad or missing setting is named in one ConfigError.
  */
-import { ConfigError } from './errors.ts';
+import { ConfigError, parseProblem } from './errors.ts';
 import { ProviderName } from './providers/types.ts';
 
 export interface Taint {
@@ -26,6 +26,16 @@ export interface VirtualNodeConfig {
   /** Added to the provider taint every virtual node carries. */
   taints: Taint[];
   capacity: CapacityOverride;
+  /**
+   * Pod security settings the node's provider cannot enforce (core/providers/security.ts):
+   * refused by default, or run without them.
+   */
+  unenforcedSecurity: 'refuse' | 'ignore';
+  /**
+   * ACI nodes: which pods get a public IP. none (the default): no pod does; annotated: pods with
+   * the funclet.io/aci-public-ip annotation set to "true"; all: every pod that declares ports.
+   */
+  publicIp: 'none' | 'annotated' | 'all';
 }
 
 export type TableStorageConfig =
@@ -49,9 +59,13 @@ export interface EcsConfig {
   securityGroups: string[];
   assignPublicIp: boolean;
   executionRoleArn?: string;
+  /** The task role of pods no entry of taskRoles covers; none when unset. */
   taskRoleArn?: string;
-  /** Task roles a pod may pick with the funclet.io/ecs-task-role annotation. */
-  allowedTaskRoleArns: string[];
+  /**
+   * The operator's mapping of a pod's ServiceAccount to its task role, as IRSA maps them: keys are
+   * `namespace/serviceaccount` or `namespace` (every ServiceAccount there), values role ARNs.
+   */
+  taskRoles: Record<string, string>;
   logGroup?: string;
   /** Overrides the AWS endpoint (tests point it at moto). */
   endpoint?: string;
@@ -101,6 +115,8 @@ export const Setting = {
   ecsAssignPublicIp: 'FUNCLET_ECS_ASSIGN_PUBLIC_IP',
   ecsExecutionRoleArn: 'FUNCLET_ECS_EXECUTION_ROLE_ARN',
   ecsTaskRoleArn: 'FUNCLET_ECS_TASK_ROLE_ARN',
+  ecsTaskRoles: 'FUNCLET_ECS_TASK_ROLES',
+  /** No longer read: pods picked a role by annotation. Named so that a leftover is refused. */
   ecsAllowedTaskRoleArns: 'FUNCLET_ECS_ALLOWED_TASK_ROLE_ARNS',
   ecsLogGroup: 'FUNCLET_ECS_LOG_GROUP',
   ecsEndpoint: 'FUNCLET_ECS_ENDPOINT',
@@ -192,6 +208,14 @@ export function loadConfig(env: Env = process.env): Config {
       subnetId: text(Setting.aciSubnetId),
       armEndpoint: url(text(Setting.aciArmEndpoint), Setting.aciArmEndpoint, problems),
     };
+    if (config.aci.subnetId !== undefined)
+      nodes.forEach((n, i) => {
+        if (n.publicIp !== 'none')
+          problems.push({
+            setting: `${Setting.nodes}[${i}].publicIp`,
+            problem: `cannot be ${n.publicIp} with ${Setting.aciSubnetId}: ACI gives a container group in a virtual network no public IP`,
+          });
+      });
   }
   if (used.has('ecs')) {
     const assign = text(Setting.ecsAssignPublicIp) ?? 'false';
@@ -209,15 +233,69 @@ export function loadConfig(env: Env = process.env): Config {
       assignPublicIp: assign === 'true',
       executionRoleArn: text(Setting.ecsExecutionRoleArn),
       taskRoleArn: text(Setting.ecsTaskRoleArn),
-      allowedTaskRoleArns: list(Setting.ecsAllowedTaskRoleArns),
+      taskRoles: parseTaskRoles(text(Setting.ecsTaskRoles), problems),
       logGroup: text(Setting.ecsLogGroup),
       endpoint: url(text(Setting.ecsEndpoint), Setting.ecsEndpoint, problems),
     };
+    if (text(Setting.ecsAllowedTaskRoleArns) !== undefined)
+      problems.push({
+        setting: Setting.ecsAllowedTaskRoleArns,
+        problem: `is no longer read: pods no longer pick task roles; map their namespaces or ServiceAccounts to roles in ${Setting.ecsTaskRoles}`,
+      });
+    if (config.ecs.taskRoleArn !== undefined && !iamRoleArn.test(config.ecs.taskRoleArn))
+      problems.push({
+        setting: Setting.ecsTaskRoleArn,
+        problem: 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+      });
     if (config.ecs.subnets.length === 0)
       problems.push({ setting: Setting.ecsSubnets, problem: 'needs at least one subnet id' });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const iamRoleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const serviceAccountName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** FUNCLET_ECS_TASK_ROLES: {"namespace/serviceaccount" | "namespace": "arn:aws:iam::...:role/..."}. */
+function parseTaskRoles(json: string | undefined, problems: Problem[]): Record<string, string> {
+  if (json === undefined) return {};
+  const setting = Setting.ecsTaskRoles;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (err) {
+    problems.push({ setting, problem: `is not valid JSON (${parseProblem(err)})` });
+    return {};
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push({
+      setting,
+      problem: 'must be a JSON object of "namespace/serviceaccount" or "namespace" to role ARN',
+    });
+    return {};
+  }
+  const roles: Record<string, string> = {};
+  for (const [key, arn] of Object.entries(raw)) {
+    const [namespace = '', account, extra] = key.split('/');
+    if (
+      !namespaceName.test(namespace) ||
+      extra !== undefined ||
+      (account !== undefined && !serviceAccountName.test(account))
+    )
+      problems.push({
+        setting: `${setting}.${key}`,
+        problem: 'must be "namespace" or "namespace/serviceaccount"',
+      });
+    else if (typeof arn !== 'string' || !iamRoleArn.test(arn))
+      problems.push({
+        setting: `${setting}.${key}`,
+        problem: 'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+      });
+    else roles[key] = arn;
+  }
+  return roles;
 }
 
 function parseNodes(
@@ -289,6 +367,25 @@ function validNodes(raw: unknown[], setting: string, problems: Problem[]): Virtu
     const labels = stringMap(n.labels, `${where}.labels`, problems);
     const taints = parseTaints(n.taints, `${where}.taints`, problems);
     const capacity = stringMap(n.capacity, `${where}.capacity`, problems) as CapacityOverride;
+    const unenforcedSecurity = n.unenforcedSecurity ?? 'refuse';
+    if (unenforcedSecurity !== 'refuse' && unenforcedSecurity !== 'ignore') {
+      problems.push({
+        setting: `${where}.unenforcedSecurity`,
+        problem: `must be refuse or ignore, got ${JSON.stringify(unenforcedSecurity)}`,
+      });
+    }
+    const publicIp = n.publicIp ?? 'none';
+    if (publicIp !== 'none' && publicIp !== 'annotated' && publicIp !== 'all') {
+      problems.push({
+        setting: `${where}.publicIp`,
+        problem: `must be none, annotated or all, got ${JSON.stringify(publicIp)}`,
+      });
+    } else if (publicIp !== 'none' && provider !== 'aci') {
+      problems.push({
+        setting: `${where}.publicIp`,
+        problem: `applies to aci nodes only (ECS pods get public IPs from ${Setting.ecsAssignPublicIp})`,
+      });
+    }
     nodes.push({
       name,
       provider: provider as ProviderName,
@@ -296,6 +393,8 @@ function validNodes(raw: unknown[], setting: string, problems: Problem[]): Virtu
       labels,
       taints,
       capacity,
+      unenforcedSecurity: unenforcedSecurity as VirtualNodeConfig['unenforcedSecurity'],
+      publicIp: publicIp as VirtualNodeConfig['publicIp'],
     });
   });
   return nodes;

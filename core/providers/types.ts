@@ -4,6 +4,7 @@
  * Times are epoch milliseconds; CPU is in cores, memory in bytes.
  */
 import type { V1Probe } from '@kubernetes/client-node';
+import type { SecuritySetting } from './security.ts';
 
 export const ProviderName = { aci: 'aci', ecs: 'ecs', mock: 'mock' } as const;
 export type ProviderName = keyof typeof ProviderName;
@@ -81,6 +82,29 @@ export interface ResolvedContainer {
   startupProbe?: V1Probe;
   /** Lifecycle hooks, securityContext and the like are carried for providers to refuse or honour. */
   hasLifecycleHooks: boolean;
+  /** The container's effective securityContext (its own over the pod's); absent when it sets none. */
+  security?: ContainerSecurity;
+}
+
+/** What a container's securityContext asks for (security.ts decides what a provider does with it). */
+export interface ContainerSecurity {
+  privileged?: boolean;
+  /** windowsOptions.hostProcess. */
+  hostProcess?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  /** Each setting that restricts the container, by name (a permissive value is not listed). */
+  settings: SecuritySetting[];
+}
+
+/** What the pod asks of its host, and the pod-wide security settings. */
+export interface PodSecurity {
+  /** Host namespaces asked for: network, PID, IPC. */
+  hostNamespaces: ('network' | 'PID' | 'IPC')[];
+  /** Pod-wide settings that restrict its containers: fsGroup, supplementalGroups, sysctls, hostUsers. */
+  settings: SecuritySetting[];
 }
 
 /** One file of a ConfigMap, Secret, projected or downwardAPI volume. */
@@ -142,6 +166,10 @@ export interface ResolvedPod {
   /** Epoch ms of the pod's creationTimestamp. */
   createdAtMs: number;
   dnsConfig?: { nameservers: string[]; searches: string[]; options: { name: string; value?: string }[] };
+  /** The pod's ServiceAccount (spec.serviceAccountName, `default` when unset). */
+  serviceAccountName?: string;
+  /** Absent when the pod asks for nothing of the host and sets no pod-wide security settings. */
+  security?: PodSecurity;
 }
 
 export type ContainerState =

@@ -62,7 +62,7 @@ export async function benchResync(
   const logger = createLogger({ node, provider: 'mock' }, { minLevel: 'warn' });
   const deps = await podDeps(
     runtime,
-    { name: node, provider: 'mock', os: 'linux', labels: {}, taints: [], capacity: {} },
+    runtime.config.nodes[0]!,
     logger,
   );
   const provider = deps.provider as MockProvider;

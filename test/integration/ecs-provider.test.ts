@@ -121,7 +121,7 @@ void describe('the ECS provider against moto', () => {
       assignPublicIp: false,
       executionRoleArn: 'arn:aws:iam::123456789012:role/ecs-execution',
       taskRoleArn: 'arn:aws:iam::123456789012:role/default-task',
-      allowedTaskRoleArns: [allowedRole],
+      taskRoles: { 'team-a/builder': allowedRole },
       logGroup,
       endpoint,
     };
@@ -130,7 +130,7 @@ void describe('the ECS provider against moto', () => {
 
   void it('runs a pod as one Fargate task tagged with its identity, in the configured subnet and security group', async () => {
     const p = pod('create', {
-      annotations: { 'funclet.io/ecs-task-role': allowedRole },
+      serviceAccountName: 'builder',
       containers: [
         container({
           command: ['sh', '-c'],
@@ -319,6 +319,7 @@ void describe('the ECS provider against moto', () => {
       return true;
     });
     const badRole = pod('refuse', {
+      serviceAccountName: 'builder',
       annotations: { 'funclet.io/ecs-task-role': 'arn:aws:iam::123456789012:role/admin' },
     });
     await assert.rejects(provider.createPod(badRole), InvalidInputError);

@@ -25,7 +25,16 @@ describe('settings', () => {
   it('reads nodes, the kubeconfig and the table connection with defaults filled in', () => {
     const config = loadConfig(base);
     assert.deepEqual(config.nodes, [
-      { name: 'funclet-mock-1', provider: 'mock', os: 'linux', labels: {}, taints: [], capacity: {} },
+      {
+        name: 'funclet-mock-1',
+        provider: 'mock',
+        os: 'linux',
+        labels: {},
+        taints: [],
+        capacity: {},
+        unenforcedSecurity: 'refuse',
+        publicIp: 'none',
+      },
     ]);
     assert.equal(config.kubeconfig.trim(), kubeconfig.trim());
     assert.equal(config.tables.tablePrefix, 'funclet');
@@ -101,6 +110,64 @@ describe('settings', () => {
           err.message,
         ) &&
         !err.message.includes('tok-do-not-print'),
+    );
+  });
+
+  it('maps ServiceAccounts and namespaces to ECS task roles, and refuses the old allow-list', () => {
+    const ecs = {
+      ...base,
+      [Setting.nodes]: JSON.stringify([{ name: 'e', provider: 'ecs' }]),
+      [Setting.ecsCluster]: 'c',
+      [Setting.ecsRegion]: 'eu-west-1',
+      [Setting.ecsSubnets]: 'subnet-1',
+    };
+    const roles = {
+      'team/builder': 'arn:aws:iam::123456789012:role/builder',
+      ops: 'arn:aws:iam::123456789012:role/ops',
+    };
+    assert.deepEqual(
+      loadConfig({ ...ecs, [Setting.ecsTaskRoles]: JSON.stringify(roles) }).ecs?.taskRoles,
+      roles,
+    );
+    assert.deepEqual(
+      problemsOf({
+        ...ecs,
+        [Setting.ecsTaskRoles]: JSON.stringify({ 'Team/x': roles.ops, 'a/b/c': roles.ops, dev: 'admin' }),
+      }),
+      [`${Setting.ecsTaskRoles}.Team/x`, `${Setting.ecsTaskRoles}.a/b/c`, `${Setting.ecsTaskRoles}.dev`],
+    );
+    assert.deepEqual(problemsOf({ ...ecs, [Setting.ecsAllowedTaskRoleArns]: roles.ops }), [
+      Setting.ecsAllowedTaskRoleArns,
+    ]);
+  });
+
+  it('reads each node’s security and public IP choices, and refuses values it does not know', () => {
+    const nodes = (n: object[]) => ({
+      ...base,
+      [Setting.nodes]: JSON.stringify(n),
+      [Setting.aciSubscriptionId]: 's',
+      [Setting.aciResourceGroup]: 'rg',
+      [Setting.aciRegion]: 'westeurope',
+    });
+    const config = loadConfig(
+      nodes([{ name: 'a', provider: 'aci', unenforcedSecurity: 'ignore', publicIp: 'annotated' }]),
+    );
+    assert.deepEqual(
+      [config.nodes[0]?.unenforcedSecurity, config.nodes[0]?.publicIp],
+      ['ignore', 'annotated'],
+    );
+    assert.deepEqual(
+      problemsOf(
+        nodes([
+          { name: 'a', provider: 'aci', unenforcedSecurity: 'sometimes', publicIp: 'yes' },
+          { name: 'm', provider: 'mock', publicIp: 'all' },
+        ]),
+      ),
+      [
+        `${Setting.nodes}[0].unenforcedSecurity`,
+        `${Setting.nodes}[0].publicIp`,
+        `${Setting.nodes}[1].publicIp`,
+      ],
     );
   });
 

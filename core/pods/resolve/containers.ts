@@ -11,6 +11,7 @@ import { containerEnv } from './env.ts';
 import { ContainerConfigError } from './errors.ts';
 import { expand } from './expand.ts';
 import { containerResources } from './resources.ts';
+import { containerSecurity } from './security.ts';
 
 export async function resolveContainer(
   ctx: PodContext,
@@ -42,6 +43,7 @@ export async function resolveContainer(
     ...defined('readinessProbe', container.readinessProbe),
     ...defined('startupProbe', container.startupProbe),
     hasLifecycleHooks: Boolean(lifecycle?.postStart ?? lifecycle?.preStop),
+    ...defined('security', containerSecurity(ctx.pod, container)),
   };
 }
 

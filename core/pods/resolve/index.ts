@@ -18,6 +18,7 @@ import { perPass, type ResolverApi } from './api.ts';
 import { resolveContainer } from './containers.ts';
 import type { PodContext, ResolutionWarning, ResolveOptions } from './context.ts';
 import { imagePullCredentials } from './pullSecrets.ts';
+import { podSecurity } from './security.ts';
 import { serviceLinkEnv } from './serviceLinks.ts';
 import { podVolumes } from './volumes.ts';
 
@@ -92,6 +93,9 @@ export async function resolvePodWithWarnings(
     attempt: options.attempt,
     createdAtMs: createdAtMs(pod, options.nowMs),
   };
+  resolved.serviceAccountName = spec.serviceAccountName || 'default';
+  const security = podSecurity(pod);
+  if (security) resolved.security = security;
   if (spec.dnsConfig) {
     resolved.dnsConfig = {
       nameservers: [...(spec.dnsConfig.nameservers ?? [])],

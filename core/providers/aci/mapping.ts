@@ -3,10 +3,14 @@
  * group. Everything ACI cannot honour is gathered and refused at once, as one InvalidInputError
  * whose message lists each problem as a sentence, before any call to Azure.
  *
- * Networking: with a delegated subnet configured, the group gets a private IP in it and the pod's
- * DNS settings (cluster DNS is reachable there). Without one, the group gets a public IP only when
- * the pod declares ports, and keeps Azure's DNS: cluster DNS servers are not reachable from a
- * public group, so passing them on would break name resolution.
+ * Networking: with a delegated subnet configured, the group gets a private IP in it (the pod's
+ * podIP) and the pod's DNS settings (cluster DNS is reachable there). Without one, a group gets
+ * an IP only as an explicit opt-in, since a Kubernetes containerPort exposes nothing by itself: a
+ * public IP with the pod's ports when its node's `publicIp` is `all`, or is `annotated` and the
+ * pod sets `funclet.io/aci-public-ip: "true"`; otherwise no IP at all. Such a group keeps Azure's
+ * DNS: cluster DNS servers are not reachable from a public group, so passing them on would break
+ * name resolution. ACI gives a group in a subnet no public IP: a pod asking for one there is
+ * refused.
  *
  * GPUs: ACI offers GPUs only to Linux groups outside virtual networks. The SKU is V100 unless the
  * pod's `funclet.io/aci-gpu-sku` annotation names K80, P100 or V100.
@@ -21,13 +25,19 @@ import { podTags } from './tags.ts';
 import { aciVolumes } from './volumes.ts';
 
 export const gpuSkuAnnotation = 'funclet.io/aci-gpu-sku';
+/** "true": the pod asks for a public IP, which its node grants only with publicIp `annotated`. */
+export const publicIpAnnotation = 'funclet.io/aci-public-ip';
 const gpuSkus = ['K80', 'P100', 'V100'] as const;
 const defaultGpuSku = 'V100';
 
 export interface MappingSettings {
   config: AciConfig;
   clusterName: string;
+  /** The pod's node's choice of which pods get a public IP; none when absent. */
+  publicIp?: PublicIpPolicy;
 }
+
+export type PublicIpPolicy = 'none' | 'annotated' | 'all';
 
 export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSettings): ContainerGroup {
   const { config, clusterName } = settings;
@@ -41,6 +51,7 @@ export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSetting
     aciContainer(c, resourcesFor(c, total), gpuRequest(pod, c, config, problems), volumeNames, problems),
   );
   const initContainers = pod.initContainers.map((c) => aciInitContainer(c, volumeNames, problems));
+  const ipAddress = groupIpAddress(pod, config, settings.publicIp ?? 'none', problems);
 
   if (problems.length > 0) throw new InvalidInputError(`ACI cannot run this pod. ${problems.join(' ')}`);
 
@@ -53,7 +64,6 @@ export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSetting
     ...(initContainers.length > 0 ? { initContainers } : {}),
     ...(volumes.length > 0 ? { volumes } : {}),
   };
-  const ipAddress = groupIpAddress(pod, config);
   if (ipAddress !== undefined) group.ipAddress = ipAddress;
   if (config.subnetId !== undefined) {
     group.subnetIds = [{ id: config.subnetId }];
@@ -98,7 +108,24 @@ function gpuRequest(
   return { count: Math.ceil(wanted), sku };
 }
 
-function groupIpAddress(pod: ResolvedPod, config: AciConfig): IpAddress | undefined {
+function groupIpAddress(
+  pod: ResolvedPod,
+  config: AciConfig,
+  policy: PublicIpPolicy,
+  problems: string[],
+): IpAddress | undefined {
+  const asked = pod.annotations[publicIpAnnotation];
+  if (asked !== undefined && asked !== 'true' && asked !== 'false')
+    problems.push(`Annotation ${publicIpAnnotation} is "${asked}"; it must be "true" or "false".`);
+  const wantsPublic = asked === 'true';
+  if (wantsPublic && config.subnetId !== undefined)
+    problems.push(
+      `The pod asks for a public IP (${publicIpAnnotation}), but ACI gives none to a container group in a virtual network.`,
+    );
+  else if (wantsPublic && policy === 'none')
+    problems.push(
+      `The pod asks for a public IP (${publicIpAnnotation}), but node ${pod.node} gives none (its publicIp setting is none).`,
+    );
   const ports = uniqueBy(
     pod.containers.flatMap((c) =>
       c.ports.map((p): Port => ({ port: p.containerPort, protocol: p.protocol })),
@@ -106,7 +133,8 @@ function groupIpAddress(pod: ResolvedPod, config: AciConfig): IpAddress | undefi
     (p) => `${p.port}/${p.protocol ?? 'TCP'}`,
   );
   if (config.subnetId !== undefined) return { type: 'Private', ports };
-  return ports.length > 0 ? { type: 'Public', ports } : undefined;
+  const granted = policy === 'all' || (policy === 'annotated' && wantsPublic);
+  return granted && asked !== 'false' && ports.length > 0 ? { type: 'Public', ports } : undefined;
 }
 
 function dnsConfig(pod: ResolvedPod): DnsConfiguration | undefined {

@@ -24,7 +24,7 @@ import type { LogOptions, NodeCapacity, ProviderPodView, ProviderRef, ResolvedPo
 import { createAciClient } from './client.ts';
 import { isArmNotFound } from './errors.ts';
 import { firstBytes, linesSince } from './logs.ts';
-import { containerGroupFromPod } from './mapping.ts';
+import { containerGroupFromPod, type PublicIpPolicy } from './mapping.ts';
 import { containerGroupName } from './names.ts';
 import { defaultRetryOptions, withArmRetry, type RetryOptions } from './retry.ts';
 import { podViewFromContainerGroup } from './status.ts';
@@ -39,6 +39,8 @@ export interface AciProviderDeps {
   trustedCaPem?: string;
   /** Overrides of the retry budget and timing; tests inject sleep and clock. */
   retry?: Partial<RetryOptions>;
+  /** Which of a node's pods get a public IP (its FUNCLET_NODES publicIp); none when absent. */
+  publicIp?: (node: string) => PublicIpPolicy;
   /** How many container groups listPods reads at once (default 8). */
   readConcurrency?: number;
 }
@@ -106,7 +108,7 @@ export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Pro
 
     async createPod(pod: ResolvedPod): Promise<ProviderRef> {
       const name = containerGroupName(pod);
-      const group = containerGroupFromPod(pod, { config, clusterName });
+      const group = containerGroupFromPod(pod, { config, clusterName, publicIp: deps.publicIp?.(pod.node) });
       const ref: ProviderRef = { provider: 'aci', id: name, podUid: pod.uid };
       const adopt = (existing: ContainerGroup): ProviderRef => {
         const owner = taggedPod(existing.tags);

@@ -83,6 +83,9 @@ export function containerDefinitionFor(
         ? ctx.after.map((name) => ({ containerName: name, condition: 'SUCCESS' }))
         : undefined,
     healthCheck: c.livenessProbe === undefined ? undefined : healthCheckFor(c.name, c.livenessProbe),
+    // What ECS enforces of the securityContext (core/providers/security.ts refuses the rest).
+    user: userFor(c),
+    readonlyRootFilesystem: c.security?.readOnlyRootFilesystem,
     logConfiguration:
       ctx.logs === undefined
         ? undefined
@@ -143,6 +146,19 @@ function refuseUnsupported(c: ResolvedContainer, kind: 'app' | 'init', ctx: Cont
       throw new InvalidInputError(`${what} mounts volume ${m.name} with a subPath, which ECS cannot do`);
     }
   }
+}
+
+/** runAsUser and runAsGroup as ECS's `user` ("uid" or "uid:gid"). */
+function userFor(c: ResolvedContainer): string | undefined {
+  const { runAsUser, runAsGroup } = c.security ?? {};
+  if (runAsUser === undefined) {
+    if (runAsGroup !== undefined)
+      throw new InvalidInputError(
+        `container ${c.name} sets runAsGroup without runAsUser; ECS sets a group only together with a user`,
+      );
+    return undefined;
+  }
+  return runAsGroup === undefined ? String(runAsUser) : `${runAsUser}:${runAsGroup}`;
 }
 
 function clamp(n: number, min: number, max: number): number {

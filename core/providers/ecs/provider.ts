@@ -82,7 +82,7 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     region: config.region,
     executionRoleArn: config.executionRoleArn,
     taskRoleArn: config.taskRoleArn,
-    allowedTaskRoleArns: config.allowedTaskRoleArns,
+    taskRoles: config.taskRoles,
     logGroup: config.logGroup,
   };
   let logsClient: Promise<CloudWatchLogsClient> | undefined;

@@ -19,7 +19,7 @@ import { fargateSizeFor, type FargateSize } from './fargate-size.ts';
 import { ecsContainerName, familyPrefix, sha256Hex } from './naming.ts';
 
 export const EcsAnnotation = {
-  /** Picks the task role, from the allowed list only. */
+  /** No longer honoured: a pod's task role comes from its ServiceAccount (taskRoleFor). */
   taskRole: 'funclet.io/ecs-task-role',
   /** FARGATE (default) or FARGATE_SPOT. */
   capacityProvider: 'funclet.io/ecs-capacity-provider',
@@ -28,8 +28,10 @@ export const EcsAnnotation = {
 export interface TaskDefinitionSettings {
   region: string;
   executionRoleArn?: string;
+  /** The role of pods no entry of taskRoles covers. */
   taskRoleArn?: string;
-  allowedTaskRoleArns: readonly string[];
+  /** `namespace/serviceaccount` or `namespace` -> role ARN (FUNCLET_ECS_TASK_ROLES). */
+  taskRoles: Readonly<Record<string, string>>;
   logGroup?: string;
 }
 
@@ -216,16 +218,25 @@ function runtimePlatformFor(pod: ResolvedPod): RuntimePlatform {
   return { operatingSystemFamily: 'LINUX', cpuArchitecture };
 }
 
-/** The configured task role, or one the pod picks by annotation from the allowed list; nothing else. */
-function taskRoleFor(pod: ResolvedPod, settings: TaskDefinitionSettings): string | undefined {
-  const wanted = pod.annotations[EcsAnnotation.taskRole];
-  if (wanted === undefined || wanted === '') return settings.taskRoleArn;
-  if (!settings.allowedTaskRoleArns.includes(wanted)) {
+/**
+ * The task role the operator maps the pod's ServiceAccount to, as IRSA does: its own entry
+ * (`namespace/serviceaccount`), else its namespace's, else the node's default role, if any.
+ * Whoever may create pods in a namespace may use its ServiceAccounts anyway; nothing in the pod
+ * itself picks a role. A pod still carrying the old annotation is refused, so that it does not
+ * run with another role than its author expects.
+ */
+export function taskRoleFor(pod: ResolvedPod, settings: TaskDefinitionSettings): string | undefined {
+  if (pod.annotations[EcsAnnotation.taskRole] !== undefined) {
     throw new InvalidInputError(
-      `annotation ${EcsAnnotation.taskRole} names role ${wanted}, which is not among the task roles this node allows`,
+      `annotation ${EcsAnnotation.taskRole} is not honoured: a pod's task role comes from its ServiceAccount, which the operator maps to roles in FUNCLET_ECS_TASK_ROLES`,
     );
   }
-  return wanted;
+  const account = pod.serviceAccountName ?? 'default';
+  return (
+    settings.taskRoles[`${pod.namespace}/${account}`] ??
+    settings.taskRoles[pod.namespace] ??
+    settings.taskRoleArn
+  );
 }
 
 /** JSON with object keys sorted and undefined members dropped, so equal content hashes equally. */

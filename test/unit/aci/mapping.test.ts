@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../../core/errors.ts';
-import { containerGroupFromPod, gpuSkuAnnotation } from '../../../core/providers/aci/mapping.ts';
+import {
+  containerGroupFromPod,
+  gpuSkuAnnotation,
+  publicIpAnnotation,
+} from '../../../core/providers/aci/mapping.ts';
 import type { ResolvedPod } from '../../../core/providers/types.ts';
 import { aciConfig, clusterName, container, pod } from './support.ts';
 
@@ -203,7 +207,38 @@ describe('pod to container group', () => {
     assert.match(message, /only into Linux container groups/);
   });
 
-  it('gives a public IP with the pod ports, and none when the pod has no ports', () => {
+  it('gives no IP for ports alone: a containerPort exposes nothing in Kubernetes', () => {
+    const ported = pod({ containers: [container({ ports: [{ containerPort: 80, protocol: 'TCP' }] })] });
+    assert.equal(containerGroupFromPod(ported, settings).ipAddress, undefined);
+    assert.equal(containerGroupFromPod(ported, { ...settings, publicIp: 'annotated' }).ipAddress, undefined);
+  });
+
+  it('gives a public IP to a pod that asks for one on a node that allows it, and refuses it where none is given', () => {
+    const asking = pod({
+      annotations: { [publicIpAnnotation]: 'true' },
+      containers: [container({ ports: [{ containerPort: 443, protocol: 'TCP' }] })],
+    });
+    assert.deepEqual(containerGroupFromPod(asking, { ...settings, publicIp: 'annotated' }).ipAddress, {
+      type: 'Public',
+      ports: [{ port: 443, protocol: 'TCP' }],
+    });
+    assert.match(
+      refusal(asking),
+      /asks for a public IP \(funclet.io\/aci-public-ip\), but node .* gives none/,
+    );
+    assert.match(
+      refusal(asking, aciConfig(undefined, { subnetId })),
+      /ACI gives none to a container group in a virtual network/,
+    );
+    const optedOut = pod({
+      annotations: { [publicIpAnnotation]: 'false' },
+      containers: [container({ ports: [{ containerPort: 443, protocol: 'TCP' }] })],
+    });
+    assert.equal(containerGroupFromPod(optedOut, { ...settings, publicIp: 'all' }).ipAddress, undefined);
+  });
+
+  it('gives every pod with ports a public IP on a node whose publicIp is all, and none without ports', () => {
+    const all = { ...settings, publicIp: 'all' as const };
     const withPorts = containerGroupFromPod(
       pod({
         containers: [
@@ -218,7 +253,7 @@ describe('pod to container group', () => {
         ],
         dnsConfig: { nameservers: ['10.0.0.10'], searches: ['default.svc.cluster.local'], options: [] },
       }),
-      settings,
+      all,
     );
     assert.deepEqual(withPorts.ipAddress, {
       type: 'Public',
@@ -228,7 +263,7 @@ describe('pod to container group', () => {
       ],
     });
     assert.equal(withPorts.dnsConfig, undefined, 'cluster DNS is unreachable from a public group');
-    assert.equal(containerGroupFromPod(pod(), settings).ipAddress, undefined);
+    assert.equal(containerGroupFromPod(pod(), all).ipAddress, undefined);
   });
 
   it('puts the group in the configured subnet with a private IP and the pod DNS settings', () => {

@@ -197,11 +197,14 @@ describe('the ACI provider', () => {
       assert.equal(view?.containers[0]?.restartCount, 1);
     });
 
-    it('reports the pod IP of a pod with ports', async () => {
-      const ref = await t.provider.createPod(
-        pod({ containers: [container({ ports: [{ containerPort: 80, protocol: 'TCP' }] })] }),
-      );
-      assert.match((await t.provider.getPod(ref))?.podIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+    it('reports the public IP of a pod that asked for one on a node that gives them, and none otherwise', async () => {
+      const ported = (annotations: Record<string, string>) =>
+        pod({ annotations, containers: [container({ ports: [{ containerPort: 80, protocol: 'TCP' }] })] });
+      const { provider } = providerFor(fake, { publicIp: 'annotated' });
+      const ref = await provider.createPod(ported({ 'funclet.io/aci-public-ip': 'true' }));
+      assert.match((await provider.getPod(ref))?.podIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+      const unexposed = await t.provider.createPod(ported({}));
+      assert.equal((await t.provider.getPod(unexposed))?.podIP, undefined, 'ports alone expose nothing');
     });
 
     it('says a group deleted out of band is gone', async () => {

@@ -8,6 +8,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { AciConfig } from '../../../core/config.ts';
 import { memoryLogger } from '../../../core/log.ts';
 import type { LogsProvider, Provider } from '../../../core/providers/provider.ts';
+import type { PublicIpPolicy } from '../../../core/providers/aci/mapping.ts';
 import { createAciProvider } from '../../../core/providers/aci/provider.ts';
 import type { ResolvedContainer, ResolvedPod } from '../../../core/providers/types.ts';
 import type { FakeAci } from '../../fakes/aci/server.ts';
@@ -38,7 +39,7 @@ export interface TestProvider {
 
 export function providerFor(
   fake: FakeAci,
-  options: { budgetMs?: number; config?: Partial<AciConfig> } = {},
+  options: { budgetMs?: number; config?: Partial<AciConfig>; publicIp?: PublicIpPolicy } = {},
 ): TestProvider {
   const sleeps: number[] = [];
   let clock = 0;
@@ -48,6 +49,7 @@ export function providerFor(
     logger,
     credential: testCredential,
     trustedCaPem: fake.caPem,
+    publicIp: () => options.publicIp ?? 'none',
     retry: {
       budgetMs: options.budgetMs ?? 20_000,
       now: () => clock,

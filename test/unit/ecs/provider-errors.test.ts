@@ -44,7 +44,7 @@ void describe('the ECS provider when ECS answers with errors', () => {
         subnets: ['subnet-1'],
         securityGroups: [],
         assignPublicIp: false,
-        allowedTaskRoleArns: [],
+        taskRoles: {},
         endpoint,
       },
       {
@@ -110,7 +110,7 @@ void describe('creating the ECS provider', () => {
     subnets: ['subnet-1'],
     securityGroups: [],
     assignPublicIp: false,
-    allowedTaskRoleArns: [],
+    taskRoles: {},
   };
   const deps = { clusterName: 'test', logger: memoryLogger().logger };
 

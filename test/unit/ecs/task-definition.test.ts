@@ -14,7 +14,7 @@ const settings: TaskDefinitionSettings = {
   region: 'eu-west-1',
   executionRoleArn: 'arn:aws:iam::1:role/exec',
   taskRoleArn: 'arn:aws:iam::1:role/default',
-  allowedTaskRoleArns: ['arn:aws:iam::1:role/reader'],
+  taskRoles: { 'team/builder': 'arn:aws:iam::1:role/reader', ops: 'arn:aws:iam::1:role/ops' },
   logGroup: '/funclet/pods',
 };
 const mib = 1024 * 1024;
@@ -222,15 +222,37 @@ void describe('an ECS task definition from a pod', () => {
     assert.deepEqual(def.ephemeralStorage, { sizeInGiB: 50 });
   });
 
-  void it('takes the task role from the annotation only when it is allowed', () => {
-    const picked = taskDefinitionFor(
-      resolvedPod({ annotations: { 'funclet.io/ecs-task-role': 'arn:aws:iam::1:role/reader' } }),
-      settings,
+  void it("takes the task role the operator maps the pod's ServiceAccount or namespace to, never one the pod names", () => {
+    const role = (namespace: string, serviceAccountName: string) =>
+      taskDefinitionFor(resolvedPod({ namespace, serviceAccountName }), settings).taskRoleArn;
+    assert.equal(role('team', 'builder'), 'arn:aws:iam::1:role/reader');
+    assert.equal(role('team', 'default'), 'arn:aws:iam::1:role/default', 'unmapped: the node default');
+    assert.equal(role('ops', 'anyone'), 'arn:aws:iam::1:role/ops', 'the namespace entry covers its accounts');
+    assert.equal(
+      role('dev', 'builder'),
+      'arn:aws:iam::1:role/default',
+      'another namespace, same account name',
     );
-    assert.equal(picked.taskRoleArn, 'arn:aws:iam::1:role/reader');
+    assert.equal(
+      taskDefinitionFor(resolvedPod({ namespace: 'team', serviceAccountName: 'builder' }), {
+        ...settings,
+        taskRoleArn: undefined,
+      }).taskRoleArn,
+      'arn:aws:iam::1:role/reader',
+    );
+    assert.equal(
+      taskDefinitionFor(resolvedPod({ namespace: 'dev' }), { ...settings, taskRoleArn: undefined })
+        .taskRoleArn,
+      undefined,
+      'no mapping and no default: no role at all',
+    );
+    // A user in dev naming prod's role (once honoured when the role was on the allow-list).
     refusal(
-      resolvedPod({ annotations: { 'funclet.io/ecs-task-role': 'arn:aws:iam::1:role/admin' } }),
-      /^annotation funclet.io\/ecs-task-role names role arn:aws:iam::1:role\/admin, which is not among the task roles this node allows$/,
+      resolvedPod({
+        namespace: 'dev',
+        annotations: { 'funclet.io/ecs-task-role': 'arn:aws:iam::1:role/ops' },
+      }),
+      /^annotation funclet.io\/ecs-task-role is not honoured: a pod's task role comes from its ServiceAccount/,
     );
   });
 
