@@ -141,8 +141,8 @@ function kubeletOptionsFromEnv(
     problems.push({ setting: RelaySetting.kubeletPort, problem: `must be a port number, not "${portText}"` });
   let apiUrl = env[RelaySetting.kubeletApiUrl]?.trim() || '';
   if (apiUrl === '' && URL.canParse(webhookUrl)) apiUrl = kubeletApiUrlFor(webhookUrl);
-  if (!URL.canParse(apiUrl) || !/^https?:$/.test(new URL(apiUrl).protocol))
-    problems.push({ setting: RelaySetting.kubeletApiUrl, problem: 'must be an http:// or https:// URL' });
+  const apiUrlProblem = functionUrlProblem(apiUrl);
+  if (apiUrlProblem !== undefined) problems.push({ setting: RelaySetting.kubeletApiUrl, problem: apiUrlProblem });
   const certFile = env[RelaySetting.kubeletCertFile]?.trim() || undefined;
   const keyFile = env[RelaySetting.kubeletKeyFile]?.trim() || undefined;
   let certificate: KubeletEndpointOptions['certificate'];

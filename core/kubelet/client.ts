@@ -3,7 +3,7 @@
  * no cloud credentials; what needs the provider is asked of the function.
  */
 import { errorMessage } from '../errors.ts';
-import { sign, signatureHeader } from '../relay/protocol.ts';
+import { relayRequestHeaders } from '../relay/outgoing.ts';
 import type { KubeletApiRequest } from './protocol.ts';
 
 export interface KubeletApiAnswer {
@@ -37,11 +37,7 @@ export function kubeletApiClient(options: KubeletApiClientOptions): KubeletApiCa
   const timeoutMs = options.timeoutMs ?? 30_000;
   return async (request, signal) => {
     const body = JSON.stringify(request);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      [signatureHeader]: sign(options.secret, body, now()),
-    };
-    if (options.functionKey !== undefined) headers['x-functions-key'] = options.functionKey;
+    const headers = relayRequestHeaders(options, body, now());
     let response: Response;
     try {
       response = await doFetch(options.url, {
