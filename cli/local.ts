@@ -15,6 +15,8 @@ import { leaseRenewHandler, leaseRenewSchedule } from '../functions/leaseRenew.t
 import { nodeStatusHandler, nodeStatusSchedule } from '../functions/nodeStatus.ts';
 import { podResyncHandler, podResyncSchedule } from '../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../functions/runtime.ts';
+import { metricsServerBinary } from '../dev/goTools.ts';
+import { startMetricsServer, type MetricsServer } from '../dev/metricsServer.ts';
 import { startCluster, type Cluster } from '../test/cluster/cluster.ts';
 import { startAzurite, type Azurite } from '../test/support/azurite.ts';
 import { localWebhookSecret, startEventPath, type EventPath } from './eventPath.ts';
@@ -55,6 +57,7 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
       }),
     );
   let cluster: Cluster | undefined;
+  let metricsServer: MetricsServer | undefined;
   let azurite: Azurite | undefined;
   let eventPath: EventPath | undefined;
   let watcher: NodeJS.Timeout | undefined;
@@ -63,6 +66,7 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
     clearInterval(watcher);
     await Promise.all(loops.map((l) => l.stop()));
     await eventPath?.stop();
+    await metricsServer?.stop();
     await Promise.allSettled([azurite?.stop(), cluster?.stop()].filter((p) => p !== undefined));
   };
 
@@ -75,9 +79,17 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
       say(
         'starting a local control plane (the first run builds it from Go modules and takes several minutes)',
       );
+      // metrics-server builds (cold: minutes) while the control plane builds and starts.
+      const metricsServerBuild = metricsServerBinary(say);
+      void metricsServerBuild.catch(() => undefined); // awaited below, where a failure surfaces
       cluster = await startCluster({ log: say });
       admin.loadFromString(cluster.adminKubeconfig);
       say(`control plane ready at ${cluster.server} in ${cluster.startSeconds.toFixed(1)} s`);
+      metricsServer = await startMetricsServer({
+        adminKubeconfig: cluster.adminKubeconfig,
+        binary: await metricsServerBuild,
+        log: say,
+      });
     }
     withConnectionReuse(admin);
     azurite = await startAzurite();

@@ -1,6 +1,6 @@
 /**
- * The test command. Starts one real control plane, one Azurite and one moto server for the
- * whole run, hands their coordinates to the test files through FUNCLET_TEST_ENV, runs node's
+ * The test command. Starts one real control plane (with metrics-server registered as its
+ * metrics.k8s.io APIService), one Azurite and one moto server for the whole run, hands their coordinates to the test files through FUNCLET_TEST_ENV, runs node's
  * test runner over test/unit and test/integration (or the files given), and stops everything
  * afterwards, whatever happens.
  *
@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { metricsServerBinary } from '../dev/goTools.ts';
+import { startMetricsServer, type MetricsServer } from '../dev/metricsServer.ts';
 import { controlPlaneBinary } from './cluster/build.ts';
 import { startCluster, type Cluster } from './cluster/cluster.ts';
 import { startAzurite, type Azurite } from './support/azurite.ts';
@@ -22,11 +24,15 @@ const log = (line: string) => process.stderr.write(`[test/run] ${line}\n`);
 const graceSeconds = Number(process.env.FUNCLET_TEST_NODE_MONITOR_GRACE_SECONDS ?? 20);
 
 let cluster: Cluster | undefined;
+let metricsServer: MetricsServer | undefined;
 let azurite: Azurite | undefined;
 let moto: Moto | undefined;
 const runDir = mkdtempSync(join(tmpdir(), 'funclet-test-run-'));
 
 async function teardown(keepLogs = false): Promise<void> {
+  // metrics-server goes before the control plane it watches.
+  await metricsServer?.stop();
+  metricsServer = undefined;
   const running = [cluster, azurite, moto].filter((s) => s !== undefined);
   cluster = azurite = moto = undefined;
   await Promise.allSettled(running.map((s) => s.stop()));
@@ -43,30 +49,45 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
-  // Build (or find cached) the control plane before starting anything that would need stopping.
-  await controlPlaneBinary(log);
+  // Build (or find cached) the control plane and metrics-server, both at once when both are
+  // cold, before starting anything that would need stopping.
+  const [, metricsServerPath] = await Promise.all([controlPlaneBinary(log), metricsServerBinary(log)]);
   const startedAt = Date.now();
-  [cluster, azurite, moto] = await Promise.all([
-    startCluster({ nodeMonitorGracePeriodSeconds: graceSeconds, dir: join(runDir, 'cluster'), log }),
-    startAzurite(),
-    startMoto(),
+  // Each is kept as soon as it runs, so that teardown stops it even when another fails to start.
+  const started = await Promise.all([
+    startCluster({ nodeMonitorGracePeriodSeconds: graceSeconds, dir: join(runDir, 'cluster'), log }).then(
+      async (c) => {
+        cluster = c;
+        metricsServer = await startMetricsServer({
+          adminKubeconfig: c.adminKubeconfig,
+          binary: metricsServerPath,
+          dir: join(runDir, 'metrics-server'),
+          log,
+        });
+        return { cluster: c, metricsServer };
+      },
+    ),
+    startAzurite().then((a) => (azurite = a)),
+    startMoto().then((m) => (moto = m)),
   ]);
+  const [{ cluster: readyCluster, metricsServer: readyMetricsServer }, readyAzurite, readyMoto] = started;
   log(
-    `control plane ready in ${cluster.startSeconds.toFixed(1)} s at ${cluster.server}; ` +
+    `control plane ready in ${readyCluster.startSeconds.toFixed(1)} s at ${readyCluster.server}; ` +
       `all services in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
   );
 
   const control = await serveControl();
   const env: TestEnv = {
     cluster: {
-      server: cluster.server,
-      caPem: cluster.caPem,
-      clientCaPem: cluster.clientCaPem,
-      adminKubeconfigPath: cluster.adminKubeconfigPath,
+      server: readyCluster.server,
+      caPem: readyCluster.caPem,
+      clientCaPem: readyCluster.clientCaPem,
+      adminKubeconfigPath: readyCluster.adminKubeconfigPath,
       nodeMonitorGracePeriodSeconds: graceSeconds,
     },
-    azurite: { connectionString: azurite.connectionString },
-    moto: { endpoint: moto.endpoint },
+    metricsServer: { port: readyMetricsServer.port },
+    azurite: { connectionString: readyAzurite.connectionString },
+    moto: { endpoint: readyMoto.endpoint },
     control: control.url,
   };
   const envFile = join(runDir, 'env.json');

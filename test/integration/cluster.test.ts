@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
   ApiException,
@@ -221,6 +222,88 @@ describe('the test control plane as a real cluster sets it up', () => {
     } finally {
       await new Promise((resolve) => kubelet.close(resolve));
       await Promise.allSettled([core.deleteNamespace({ name: namespace }), core.deleteNode({ name: node })]);
+    }
+  });
+});
+
+describe('metrics-server, registered as the APIService v1beta1.metrics.k8s.io', () => {
+  const kubectl = async (...args: string[]) =>
+    (
+      await promisify(execFile)('kubectl', ['--kubeconfig', testEnv().cluster.adminKubeconfigPath, ...args], {
+        timeout: 20_000,
+      })
+    ).stdout;
+
+  it('is Available, and kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes answers with a NodeMetricsList', async () => {
+    const available = await kubectl(
+      'get',
+      'apiservice',
+      'v1beta1.metrics.k8s.io',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Available")].status}',
+    );
+    assert.equal(available, 'True');
+    const list = JSON.parse(await kubectl('get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes')) as {
+      kind?: string;
+    };
+    assert.equal(list.kind, 'NodeMetricsList');
+  });
+
+  it("scrapes a node's kubelet endpoint with its ServiceAccount token, and kubectl top node shows the usage", async () => {
+    const admin = testAdmin();
+    const core = admin.makeApiClient(CoreV1Api);
+    const { keyPem, certPem } = testCertificate();
+    const scrapes: { path: string; token: string }[] = [];
+    // A kubelet's /metrics/resource: half a core busy, 256 MiB in use.
+    const kubelet = createServer({ key: keyPem, cert: certPem }, (req, res) => {
+      scrapes.push({ path: req.url ?? '', token: (req.headers.authorization ?? '').replace(/^Bearer /, '') });
+      const nowMs = Date.now();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(
+        '# TYPE node_cpu_usage_seconds_total counter\n' +
+          `node_cpu_usage_seconds_total ${(nowMs / 1000) * 0.5} ${nowMs}\n` +
+          '# TYPE node_memory_working_set_bytes gauge\n' +
+          `node_memory_working_set_bytes ${256 * 1024 * 1024} ${nowMs}\n`,
+      );
+    });
+    await new Promise<void>((resolve) => kubelet.listen(0, '127.0.0.1', resolve));
+    const port = (kubelet.address() as AddressInfo).port;
+    const node = uniqueName('metrics-node');
+    try {
+      await core.createNode({ body: { metadata: { name: node } } });
+      const created = await core.readNode({ name: node });
+      created.status = {
+        ...created.status,
+        capacity: { cpu: '4', memory: '8Gi', pods: '10' },
+        allocatable: { cpu: '4', memory: '8Gi', pods: '10' },
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: port } },
+      };
+      await core.replaceNodeStatus({ name: node, body: created });
+
+      // A node's usage is a rate: it shows after two scrapes, 15 s (--metric-resolution) apart.
+      let top = '';
+      await waitFor(
+        `kubectl top node ${node}`,
+        async () => {
+          top = await kubectl('top', 'node', node, '--no-headers').catch(() => '');
+          return top !== '';
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      const [name, cpu, , memory] = top.trim().split(/\s+/);
+      assert.equal(name, node);
+      assert.ok(/^(499|500|501)m$/.test(cpu ?? ''), `CPU ${cpu} is half a core`);
+      assert.equal(memory, '256Mi');
+
+      assert.equal(scrapes[0]?.path, '/metrics/resource');
+      const review = await admin.makeApiClient(AuthenticationV1Api).createTokenReview({
+        body: { spec: { token: scrapes[0]?.token ?? '' } },
+      });
+      assert.equal(review.status?.user?.username, 'system:serviceaccount:kube-system:metrics-server');
+    } finally {
+      await new Promise((resolve) => kubelet.close(resolve));
+      await core.deleteNode({ name: node });
     }
   });
 });

@@ -7,6 +7,11 @@ import type { ClusterInfo } from '../cluster/cluster.ts';
  */
 export interface TestEnv {
   cluster: ClusterInfo;
+  /**
+   * metrics-server on 127.0.0.1:port, registered as APIService v1beta1.metrics.k8s.io: it
+   * scrapes each node's kubelet endpoint (InternalIP, daemonEndpoints port) every 15 s.
+   */
+  metricsServer: { port: number };
   azurite: { connectionString: string };
   moto: { endpoint: string };
   /** test/run.ts's control endpoint: POST /restart-apiserver. */
