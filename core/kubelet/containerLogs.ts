@@ -36,6 +36,19 @@ export async function containerLogs(
 
   const record = await deps.pods.get(deps.node.name, uid);
   const instanceId = request.previous ? record?.previousProviderId : record?.providerId;
+  if (request.previous && instanceId === undefined && record?.providerId !== undefined) {
+    // A provider that restarts containers in place (ACI) keeps the current run's output only.
+    const current = await containerView(
+      deps,
+      { provider: provider.name, id: record.providerId, podUid: uid },
+      request.container,
+    );
+    if ((current?.restartCount ?? 0) > 0)
+      throw new KubeletApiRefusal(
+        400,
+        `previous terminated container "${request.container}" in pod "${request.pod}" is not available: ${provider.name} restarted it in place and keeps the output of its current run only`,
+      );
+  }
   if (instanceId === undefined) {
     throw new KubeletApiRefusal(
       400,

@@ -3,7 +3,9 @@ import { localWebhookSecret, startEventPath } from '../../cli/eventPath.ts';
 import type { HttpFunction } from '../../cli/httpHost.ts';
 import { Setting } from '../../core/config.ts';
 import { createLogger } from '../../core/log.ts';
+import type { ProviderOverrides } from '../../core/providers/index.ts';
 import { MockProvider } from '../../core/providers/mock/provider.ts';
+import type { ProviderName } from '../../core/providers/types.ts';
 import type { Runtime } from '../../functions/runtime.ts';
 import { freshRuntimes, functionSettings } from './functions.ts';
 import { functionKubeconfig, testAdmin, createPodNamespace } from './kube.ts';
@@ -34,6 +36,8 @@ export async function eventPathFixture(
     wrapKubeletApi?: (handler: HttpFunction) => HttpFunction;
     kubelet?: { address: string; listenAddress?: string };
     extra?: Record<string, string>;
+    /** The node's provider: the mock unless given (its settings and test credentials). */
+    provider?: { name: ProviderName; settings: Record<string, string>; overrides: ProviderOverrides };
   },
 ): Promise<EventPathFixture> {
   const admin = testAdmin();
@@ -46,13 +50,16 @@ export async function eventPathFixture(
     functionSettings({
       kubeconfig: await functionKubeconfig(admin),
       tablePrefix: `${prefix.replace(/[^a-z]/g, '')}${Math.random().toString(36).slice(2, 8)}`,
-      nodes: [{ name: node, provider: 'mock' }],
+      nodes: [{ name: node, provider: options.provider?.name ?? 'mock' }],
       extra: {
         [Setting.webhookSecret]: secret,
         [Setting.mockStartDelayMs]: String(options.startDelayMs),
+        ...options.provider?.settings,
         ...options.extra,
       },
     }),
+    undefined,
+    options.provider?.overrides,
   );
   const lease = await keepNodeReady(runtimes);
   const mock = new MockProvider({

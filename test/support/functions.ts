@@ -1,6 +1,7 @@
 import { InvocationContext, type Timer } from '../../functions/azure.ts';
 import { createRuntime, type Runtime } from '../../functions/runtime.ts';
 import { Setting } from '../../core/config.ts';
+import type { ProviderOverrides } from '../../core/providers/index.ts';
 import { testEnv } from './env.ts';
 
 /** A timer trigger's payload, as the Functions host passes it. */
@@ -56,6 +57,10 @@ export function functionSettings(options: {
 }
 
 /** A fresh composition root per call: nothing is carried in memory between invocations. */
-export function freshRuntimes(env: Record<string, string>, now?: () => number): () => Runtime {
-  return () => createRuntime({ env, now });
+export function freshRuntimes(
+  env: Record<string, string>,
+  now?: () => number,
+  providers?: ProviderOverrides,
+): () => Runtime {
+  return () => createRuntime({ env, now, providers });
 }
