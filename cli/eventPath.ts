@@ -43,7 +43,7 @@ export async function startEventPath(options: {
    * it listens on (127.0.0.1 by default; the API server takes a loopback node address for logs,
    * but not for node proxy requests).
    */
-  kubelet?: { address: string; listenAddress?: string };
+  kubelet?: { address: string; listenAddress?: string; firstPort?: number };
 }): Promise<EventPath> {
   const handler = podEventsHandler(options.runtimes);
   const http = await serveFunctions(
@@ -64,7 +64,7 @@ export async function startEventPath(options: {
       kubelet: {
         address: options.kubelet?.address ?? '127.0.0.1',
         listenAddress: options.kubelet?.listenAddress ?? options.kubelet?.address ?? '127.0.0.1',
-        firstPort: 0,
+        firstPort: options.kubelet?.firstPort ?? 0,
         apiUrl: `${http.url}/api/kubeletApi`,
       },
       kubeconfigText: await serviceAccountKubeconfig(options.admin, relayServiceAccount, {

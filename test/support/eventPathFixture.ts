@@ -34,7 +34,7 @@ export async function eventPathFixture(
     startDelayMs: number;
     wrap?: (handler: HttpFunction) => HttpFunction;
     wrapKubeletApi?: (handler: HttpFunction) => HttpFunction;
-    kubelet?: { address: string; listenAddress?: string };
+    kubelet?: { address: string; listenAddress?: string; firstPort?: number };
     extra?: Record<string, string>;
     /** The node's provider: the mock unless given (its settings and test credentials). */
     provider?: { name: ProviderName; settings: Record<string, string>; overrides: ProviderOverrides };
@@ -73,7 +73,7 @@ export async function eventPathFixture(
     nodes: [node],
     secret,
     out: () => undefined,
-    logger: createLogger({}, { minLevel: 'error' }),
+    logger: createLogger({}, { minLevel: process.env.FUNCLET_TEST_RELAY_LOG === '1' ? 'info' : 'error' }),
     wrap: options.wrap,
     wrapKubeletApi: options.wrapKubeletApi,
     kubelet: options.kubelet,
