@@ -2,10 +2,11 @@
  * `npm run bench`: starts the local control plane and Azurite, runs each benchmark, prints its
  * figures, and stops everything. It never fails on a figure; targets are printed beside them.
  *
- *   node test/bench/run.ts [resync] [events] [coldstart] [sizes=1000,5000] [steady=200] [burst=1000] [runs=10]
+ *   node test/bench/run.ts [resync] [events] [logs] [coldstart] [sizes=1000,5000] [steady=200] [burst=1000] [runs=10] [follow=20]
  */
 import { benchColdStart } from './coldstart.bench.ts';
 import { benchEvents } from './events.bench.ts';
+import { benchLogs } from './logs.bench.ts';
 import { benchResync } from './resync.bench.ts';
 import { printTable } from './counters.ts';
 import { startBenchServices } from './services.ts';
@@ -26,7 +27,7 @@ if (wants('coldstart')) {
     await benchColdStart(number('runs', 10)),
   );
 }
-if (!wants('resync') && !wants('events')) process.exit(0);
+if (!wants('resync') && !wants('events') && !wants('logs')) process.exit(0);
 
 const services = await startBenchServices(log);
 let code = 0;
@@ -50,6 +51,18 @@ try {
     printTable(
       'event path, resync timer off (targets: p99 bind -> provider create < 500 ms; burst of 1,000 all Running < 30 s)',
       rows,
+    );
+  }
+  if (wants('logs')) {
+    printTable(
+      'kubectl logs through the kubelet endpoint (relay -> kubeletApi -> mock provider); -f reads once a second',
+      await benchLogs(
+        admin,
+        services.cluster.adminKubeconfigPath,
+        services.azurite.port,
+        number('runs', 10),
+        number('follow', 20),
+      ),
     );
   }
 } catch (err) {
