@@ -120,13 +120,16 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
       out,
       logger: createLogger({ functionName: 'relay' }, { sink: (_l, line) => out(line) }),
     });
-    say(`podEvents at ${eventPath.webhookUrl}; the relay watches node ${options.nodeName}`);
+    say(
+      `podEvents at ${eventPath.webhookUrl}; the relay watches node ${options.nodeName} and serves its kubelet endpoint on 127.0.0.1:${eventPath.kubeletPorts.get(options.nodeName) ?? '?'}`,
+    );
 
     if (options.demo !== false) await applyDemo(admin, options.nodeName);
     watcher = watchAndPrint(admin, options.nodeName, say);
-    say(
-      `kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''} get nodes,pods -A -o wide`,
-    );
+    const kubectl = `kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''}`;
+    say(`${kubectl} get nodes,pods -A -o wide`);
+    say(`${kubectl} logs -f deployment/funclet-demo`);
+    if (metricsServer) say(`${kubectl} top pod   (metrics-server needs two scrapes, about 30 s)`);
     return stop;
   } catch (err) {
     await stop();
@@ -134,7 +137,10 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
   }
 }
 
-/** A Deployment of 3 pods that tolerate the virtual node's taint and select it. */
+/**
+ * A Deployment of 3 pods that tolerate the virtual node's taint and select it. The mock
+ * provider's annotations give them output for `kubectl logs` and figures for `kubectl top`.
+ */
 async function applyDemo(admin: KubeConfig, node: string): Promise<void> {
   const labels = { app: 'funclet-demo' };
   await admin
@@ -147,7 +153,15 @@ async function applyDemo(admin: KubeConfig, node: string): Promise<void> {
           replicas: 3,
           selector: { matchLabels: labels },
           template: {
-            metadata: { labels },
+            metadata: {
+              labels,
+              annotations: {
+                'funclet.io/mock-log': 'web: started on the mock provider',
+                'funclet.io/mock-log-every-seconds': '5',
+                'funclet.io/mock-cpu': '20m',
+                'funclet.io/mock-memory': '24Mi',
+              },
+            },
             spec: {
               nodeSelector: { 'kubernetes.io/hostname': node },
               tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists', effect: 'NoSchedule' }],
