@@ -118,6 +118,13 @@ describe('the cluster Terraform module', () => {
         assert.equal(ref.key, e.valueFrom.secretKeyRef.key, `${e.name} from the Secret's key`);
         assert.match(String(ref.name), /kubernetes_secret_v1\.relay/);
         assert.equal(e.valueFrom.secretKeyRef.name, 'funclet-relay');
+      } else if (e.valueFrom?.fieldRef) {
+        const ref = one(one(t.value_from).field_ref);
+        assert.equal(
+          ref.field_path,
+          e.valueFrom.fieldRef.fieldPath,
+          `${e.name} from the pod's ${ref.field_path}`,
+        );
       } else if (e.name === 'FUNCLET_RELAY_MAX_IN_FLIGHT') {
         assert.equal(t.value, '${tostring(var.relay_max_in_flight)}');
         assert.equal(String(one(variables.relay_max_in_flight).default), e.value, 'the same default');
@@ -129,7 +136,10 @@ describe('the cluster Terraform module', () => {
     const probe = (b: unknown) => one(one(b).http_get);
     assert.equal(probe(tfContainer.liveness_probe).path, container.livenessProbe!.httpGet!.path);
     assert.equal(probe(tfContainer.readiness_probe).path, container.readinessProbe!.httpGet!.path);
-    assert.equal(one(tfContainer.port).container_port, container.ports![0]!.containerPort);
+    assert.deepEqual(
+      (tfContainer.port as { name: string; container_port: number }[]).map((p) => [p.name, p.container_port]),
+      container.ports!.map((p) => [p.name, p.containerPort]),
+    );
     assert.deepEqual(one(tfContainer.resources).requests, container.resources!.requests);
     assert.deepEqual(one(tfContainer.resources).limits, container.resources!.limits);
 

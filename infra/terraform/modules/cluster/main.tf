@@ -174,6 +174,26 @@ resource "kubernetes_cluster_role_binding_v1" "relay" {
   }
 }
 
+# The relay reads the API server's client CA (kube-system/extension-apiserver-authentication) to
+# authenticate callers of the kubelet endpoints, through the Role the API server creates for it.
+resource "kubernetes_role_binding_v1" "relay_authentication_reader" {
+  metadata {
+    name      = "funclet-relay-authentication-reader"
+    namespace = "kube-system"
+    labels    = local.labels
+  }
+  role_ref {
+    api_group = "rbac.authorization.k8s.io"
+    kind      = "Role"
+    name      = "extension-apiserver-authentication-reader"
+  }
+  subject {
+    kind      = "ServiceAccount"
+    name      = kubernetes_service_account_v1.relay.metadata[0].name
+    namespace = local.namespace
+  }
+}
+
 resource "kubernetes_secret_v1" "relay" {
   count = local.relay_enabled ? 1 : 0
   metadata {
@@ -292,6 +312,20 @@ resource "kubernetes_deployment_v1" "relay" {
               }
             }
           }
+          # The virtual nodes' kubelet endpoints: the nodes post this pod's IP as their
+          # InternalIP; node i of FUNCLET_RELAY_NODES is served on FUNCLET_KUBELET_PORT + i.
+          env {
+            name = "FUNCLET_KUBELET_ADDRESS"
+            value_from {
+              field_ref {
+                field_path = "status.podIP"
+              }
+            }
+          }
+          env {
+            name  = "FUNCLET_KUBELET_PORT"
+            value = "10250"
+          }
           # Keep the V8 heap inside the memory limit, so it collects instead of being OOM-killed.
           env {
             name  = "NODE_OPTIONS"
@@ -301,6 +335,10 @@ resource "kubernetes_deployment_v1" "relay" {
           port {
             name           = "probes"
             container_port = 8080
+          }
+          port {
+            name           = "kubelet"
+            container_port = 10250
           }
 
           liveness_probe {
