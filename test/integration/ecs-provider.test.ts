@@ -1,7 +1,8 @@
 /**
- * The ECS provider against moto's ECS, EC2 and CloudWatch Logs. Each run uses its own ECS cluster
- * and gives every test a distinct pod spec (and so a distinct task definition family), so that
- * other test files sharing the moto server, and the tests here, cannot see each other's tasks.
+ * The ECS provider against moto's ECS, EC2 and CloudWatch Logs (container logs and figures are in
+ * ecs-logs-stats.test.ts). Each run uses its own ECS cluster and gives every test a distinct pod
+ * spec (and so a distinct task definition family), so that other test files sharing the moto
+ * server, and the tests here, cannot see each other's tasks.
  *
  * moto holds tasks at RUNNING only while its global state manager says so: the setup asks it to
  * advance a task only after a very large number of DescribeTasks calls.
@@ -9,12 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import {
-  CloudWatchLogsClient,
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-} from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
@@ -34,9 +30,9 @@ import type { EcsConfig } from '../../core/config.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { memoryLogger } from '../../core/log.ts';
 import { createEcsProvider } from '../../core/providers/ecs/provider.ts';
-import { startedByFor, tagMap, taskIdFromArn } from '../../core/providers/ecs/naming.ts';
+import { startedByFor, tagMap } from '../../core/providers/ecs/naming.ts';
 import { familyOf } from '../../core/providers/ecs/task-definition-registry.ts';
-import type { LogsProvider, Provider } from '../../core/providers/provider.ts';
+import type { Provider } from '../../core/providers/provider.ts';
 import type { ResolvedPod } from '../../core/providers/types.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { container, resolvedPod } from '../unit/ecs/pods.ts';
@@ -55,7 +51,7 @@ void describe('the ECS provider against moto', () => {
   const allowedRole = 'arn:aws:iam::123456789012:role/pod-reader';
   const { logger, lines } = memoryLogger();
   let config: EcsConfig;
-  let provider: Provider & LogsProvider;
+  let provider: Provider;
   let subnet: string;
   let securityGroup: string;
 
@@ -324,35 +320,6 @@ void describe('the ECS provider against moto', () => {
     });
     await assert.rejects(provider.createPod(badRole), InvalidInputError);
     assert.deepEqual(await nodeTaskArns(p.node), []);
-  });
-
-  void it("reads a container's logs from its awslogs stream, honouring tailLines and timestamps", async () => {
-    const p = pod('logs');
-    const ref = await provider.createPod(p);
-    assert.equal(await provider.logs(ref, 'app', {}), '', 'nothing written yet');
-
-    const stream = `team-a/app/${taskIdFromArn(ref.id)}`;
-    await cwl.send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: stream }));
-    // CloudWatch refuses events older than 14 days: write them a minute ago.
-    const t0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    await cwl.send(
-      new PutLogEventsCommand({
-        logGroupName: logGroup,
-        logStreamName: stream,
-        logEvents: [
-          { timestamp: t0, message: 'first' },
-          { timestamp: t0 + 1000, message: 'second' },
-          { timestamp: t0 + 2000, message: 'third' },
-        ],
-      }),
-    );
-    assert.equal(await provider.logs(ref, 'app', {}), 'first\nsecond\nthird\n');
-    assert.equal(await provider.logs(ref, 'app', { tailLines: 2 }), 'second\nthird\n');
-    assert.equal(
-      await provider.logs(ref, 'app', { tailLines: 1, timestamps: true }),
-      `${new Date(t0 + 2000).toISOString()} third\n`,
-    );
-    assert.equal(await provider.logs(ref, 'app', { sinceMs: t0 + 1000 }), 'second\nthird\n');
   });
 
   void it('is healthy while its cluster is active, and says so when the cluster does not exist', async () => {

@@ -32,7 +32,7 @@ export async function createAciClient(
   });
 }
 
-async function defaultCredential(): Promise<TokenCredential> {
+export async function defaultCredential(): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
   return new DefaultAzureCredential();
 }

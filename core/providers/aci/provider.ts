@@ -11,19 +11,37 @@
  * - capacity is what the subscription's ACI quota in the region has free, plus what this node's
  *   own groups already hold (the scheduler subtracts those itself), with defaults when ACI does
  *   not say.
+ * - containerLogs reads ACI's logs API (logs.ts); podStats reads the group's Azure Monitor
+ *   metrics (metrics.ts).
  * Transient ARM failures are retried inside a time budget (retry.ts); all failures are classified
  * (errors.ts). Group specs are never logged: they hold secret values.
  */
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import type { MonitorClient } from '@azure/arm-monitor';
 import type { TokenCredential } from '@azure/identity';
 import { Setting, type AciConfig } from '../../config.ts';
 import { ConfigError, ConflictError, errorMessage, ThrottledError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { LogsProvider, Provider } from '../provider.ts';
-import type { LogOptions, NodeCapacity, ProviderPodView, ProviderRef, ResolvedPod } from '../types.ts';
+import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
+import type {
+  LogChunk,
+  LogRequest,
+  NodeCapacity,
+  PodStats,
+  ProviderPodView,
+  ProviderRef,
+  ResolvedPod,
+} from '../types.ts';
 import { createAciClient } from './client.ts';
 import { isArmNotFound } from './errors.ts';
-import { firstBytes, linesSince } from './logs.ts';
+import { readAciLogChunk } from './logs.ts';
+import {
+  createMonitorClient,
+  metricsQueries,
+  podStatsFromMetrics,
+  runningContainers,
+  type MetricsQuery,
+} from './metrics.ts';
 import { containerGroupFromPod, type PublicIpPolicy } from './mapping.ts';
 import { containerGroupName } from './names.ts';
 import { defaultRetryOptions, withArmRetry, type RetryOptions } from './retry.ts';
@@ -41,8 +59,10 @@ export interface AciProviderDeps {
   retry?: Partial<RetryOptions>;
   /** Which of a node's pods get a public IP (its FUNCLET_NODES publicIp); none when absent. */
   publicIp?: (node: string) => PublicIpPolicy;
-  /** How many container groups listPods reads at once (default 8). */
+  /** How many container groups listPods and podStats read at once (default 8). */
   readConcurrency?: number;
+  /** The clock podStats reads figures against; tests set it to the fake's. */
+  now?: () => number;
 }
 
 /** Reported when ACI does not say: ACI has no memory or storage quota, and quotas can be unset. */
@@ -55,7 +75,10 @@ export const defaultAciCapacity: NodeCapacity = {
 
 type Client = ContainerInstanceManagementClient;
 
-export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Provider & LogsProvider {
+export function createAciProvider(
+  config: AciConfig,
+  deps: AciProviderDeps,
+): Provider & LogsProvider & StatsProvider {
   checkSettings(config, deps);
   const rg = config.resourceGroup;
   const { clusterName } = deps;
@@ -71,6 +94,25 @@ export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Pro
     }));
   const call = <T>(action: string, fn: (c: Client) => Promise<T>): Promise<T> =>
     withArmRetry(action, async () => fn(await client()), retry, log);
+
+  // Azure Monitor's client, for podStats only: its SDK loads on the first call.
+  let monitorPromise: Promise<MonitorClient> | undefined;
+  const monitor =
+    (action: string) =>
+    <T>(fn: (m: MonitorClient) => Promise<T>): Promise<T> =>
+      withArmRetry(
+        action,
+        async () =>
+          fn(
+            await (monitorPromise ??= createMonitorClient(config, deps).catch((err: unknown) => {
+              monitorPromise = undefined;
+              throw err;
+            })),
+          ),
+        retry,
+        log,
+      );
+  const now = deps.now ?? Date.now;
 
   const readGroup = async (c: Client, name: string): Promise<ContainerGroup | undefined> => {
     try {
@@ -198,18 +240,44 @@ export function createAciProvider(config: AciConfig, deps: AciProviderDeps): Pro
       }
     },
 
-    async logs(ref: ProviderRef, container: string, options: LogOptions): Promise<string> {
-      const since = options.sinceMs;
-      const result = await call(`reading logs of container ${container} in ${ref.id}`, (c) =>
-        c.containers.listLogs(rg, ref.id, container, {
-          ...(options.tailLines === undefined ? {} : { tail: options.tailLines }),
-          timestamps: options.timestamps === true || since !== undefined,
-        }),
-      );
-      let content = result.content ?? '';
-      if (since !== undefined) content = linesSince(content, since, options.timestamps === true);
-      if (options.limitBytes !== undefined) content = firstBytes(content, options.limitBytes);
-      return content;
+    async containerLogs(ref: ProviderRef, container: string, request: LogRequest): Promise<LogChunk> {
+      const action = `reading logs of container ${container} in container group ${ref.id}`;
+      return readAciLogChunk(async (tail) => {
+        const result = await call(action, (c) =>
+          c.containers.listLogs(rg, ref.id, container, {
+            timestamps: true,
+            ...(tail === undefined ? {} : { tail }),
+          }),
+        );
+        return result.content ?? '';
+      }, request);
+    },
+
+    async podStats(refs: readonly ProviderRef[]): Promise<PodStats[]> {
+      const stats = await mapBounded(refs, readConcurrency, async (ref) => {
+        const group = await call(`reading container group ${ref.id}`, (c) => readGroup(c, ref.id));
+        const view = group === undefined ? undefined : podViewFromContainerGroup(group);
+        if (group?.id === undefined || view?.ref.podUid !== ref.podUid) return undefined;
+        const starts = runningContainers(view);
+        const nowMs = now();
+        const queries = metricsQueries(starts, nowMs);
+        if (queries.minutely === undefined) return undefined;
+        const read = (query: MetricsQuery) =>
+          monitor(`reading Azure Monitor metrics of container group ${ref.id}`)((m) =>
+            m.metrics.list(group.id!.replace(/^\/+/, ''), query),
+          );
+        const [hourly, minutely] = await Promise.all([
+          queries.hourly === undefined ? undefined : read(queries.hourly),
+          read(queries.minutely),
+        ]);
+        return podStatsFromMetrics(
+          ref,
+          starts,
+          { ...(hourly === undefined ? {} : { hourly }), minutely },
+          nowMs,
+        );
+      });
+      return stats.filter((s): s is PodStats => s !== undefined);
     },
   };
 }

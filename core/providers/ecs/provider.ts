@@ -10,6 +10,7 @@ import {
   type ECSClientConfig,
   type Task,
 } from '@aws-sdk/client-ecs';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { EcsConfig } from '../../config.ts';
 import {
@@ -22,17 +23,19 @@ import {
 } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { Setting } from '../../config.ts';
-import type { LogsProvider, Provider } from '../provider.ts';
+import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
 import type {
   CreatedInstance,
-  LogOptions,
+  LogChunk,
+  LogRequest,
   NodeCapacity,
+  PodStats,
   ProviderHealth,
   ProviderPodView,
   ProviderRef,
   ResolvedPod,
 } from '../types.ts';
-import { readLogStream, logStreamName } from './logs.ts';
+import { decodeEcsLogCursor, readLogChunk, type EcsLogStream } from './logs.ts';
 import { ecsContainerName, podContainerName, startedByFor, tagMap, TagKey, taskIdFromArn } from './naming.ts';
 import { awsCaller, defaultRetryPolicy, type AwsCall, type RetryPolicy } from './retry.ts';
 import { launchFor, runTaskInputFor } from './run-task.ts';
@@ -42,6 +45,7 @@ import {
   taskDefinitionStatus,
 } from './task-definition-registry.ts';
 import { taskDefinitionFor, type TaskDefinitionSettings } from './task-definition.ts';
+import { readTaskStats } from './stats.ts';
 import { podViewFromTask } from './task-status.ts';
 import { describeTasks, listTaskArns } from './tasks.ts';
 
@@ -55,6 +59,8 @@ export interface EcsProviderDeps {
   credentials?: AwsCredentials;
   /** Throttling retries; tests inject `sleep`. */
   retry?: Partial<RetryPolicy>;
+  /** The clock podStats reads figures against. */
+  now?: () => number;
 }
 
 /** Fargate has no node-sized limit; these are what the virtual node advertises unless the node's capacity settings override them. */
@@ -65,7 +71,10 @@ export const defaultEcsCapacity: NodeCapacity = {
   ephemeralStorage: '40Ti',
 };
 
-export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Provider & LogsProvider {
+export function createEcsProvider(
+  config: EcsConfig,
+  deps: EcsProviderDeps,
+): Provider & LogsProvider & StatsProvider {
   checkConfig(config, deps);
   const clientConfig = {
     region: config.region,
@@ -90,6 +99,16 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
     (logsClient ??= import('@aws-sdk/client-cloudwatch-logs').then(
       (m) => new m.CloudWatchLogsClient(clientConfig),
     ));
+
+  // Container Insights metrics, for podStats only: its SDK loads on the first call.
+  let cloudwatchClient: Promise<CloudWatchClient> | undefined;
+  const cloudwatch = (): Promise<CloudWatchClient> =>
+    (cloudwatchClient ??= import('@aws-sdk/client-cloudwatch').then(
+      (m) => new m.CloudWatchClient(clientConfig),
+    ));
+  const now = deps.now ?? Date.now;
+  /** The cluster's name, which Container Insights uses as a dimension (the setting may be an ARN). */
+  const clusterShortName = cluster.slice(cluster.lastIndexOf('/') + 1);
 
   const describeOne = async (taskArn: string, doing: string): Promise<Task | undefined> =>
     (await describeTasks(ecs, call, cluster, [taskArn], doing))[0];
@@ -254,24 +273,55 @@ export function createEcsProvider(config: EcsConfig, deps: EcsProviderDeps): Pro
       }
     },
 
-    async logs(ref: ProviderRef, container: string, options: LogOptions): Promise<string> {
+    async containerLogs(ref: ProviderRef, container: string, request: LogRequest): Promise<LogChunk> {
       if (config.logGroup === undefined) {
         throw new NotFoundError(`no logs are kept for ECS tasks: ${Setting.ecsLogGroup} is not set`);
       }
-      const task = await describeOne(ref.id, `describing ECS task ${ref.id} for its logs`);
-      if (task === undefined) throw new NotFoundError(`ECS task ${ref.id} no longer exists`);
-      const namespace = tagMap(task.tags)[TagKey.namespace] ?? '';
-      // ECS names init containers init_<name>; DescribeTasks lists every container of a real task.
-      const ecsName =
-        (task.containers ?? [])
-          .map((c) => c.name ?? '')
-          .find((n) => podContainerName(n).name === container) ?? ecsContainerName(container, 'app');
-      return readLogStream(
-        await logs(),
+      const taskId = taskIdFromArn(ref.id);
+      let stream: EcsLogStream;
+      if (request.cursor !== undefined) {
+        // A cursor names its stream, so following needs no DescribeTasks; it must be this container's.
+        const cursor = decodeEcsLogCursor(request.cursor);
+        if (podContainerName(cursor.ecsContainer).name !== container) {
+          throw new InvalidInputError(`the log cursor is for another container than ${container}`);
+        }
+        stream = {
+          group: config.logGroup,
+          namespace: cursor.namespace,
+          ecsContainer: cursor.ecsContainer,
+          taskId,
+        };
+      } else {
+        const task = await describeOne(ref.id, `describing ECS task ${ref.id} for its logs`);
+        const tags = tagMap(task?.tags);
+        if (task === undefined || tags[TagKey.podUid] !== ref.podUid) {
+          throw new NotFoundError(`ECS task ${ref.id} no longer exists`);
+        }
+        // ECS names init containers init_<name>; DescribeTasks lists every container of a real task.
+        const ecsContainer =
+          (task.containers ?? [])
+            .map((c) => c.name ?? '')
+            .find((n) => podContainerName(n).name === container) ?? ecsContainerName(container, 'app');
+        stream = { group: config.logGroup, namespace: tags[TagKey.namespace] ?? '', ecsContainer, taskId };
+      }
+      return readLogChunk(await logs(), call, stream, request);
+    },
+
+    async podStats(refs: readonly ProviderRef[]): Promise<PodStats[]> {
+      const tasks = await describeTasks(
+        ecs,
         call,
-        { group: config.logGroup, stream: logStreamName(namespace, ecsName, taskIdFromArn(ref.id)) },
-        options,
+        cluster,
+        refs.map((r) => r.id),
+        `describing ${refs.length} ECS tasks for their figures`,
       );
+      const byArn = new Map(tasks.map((t) => [t.taskArn, t]));
+      const asked = refs.flatMap((ref) => {
+        const task = byArn.get(ref.id);
+        return task !== undefined && tagMap(task.tags)[TagKey.podUid] === ref.podUid ? [{ ref, task }] : [];
+      });
+      if (asked.length === 0) return [];
+      return readTaskStats(await cloudwatch(), call, clusterShortName, asked, now());
     },
   };
 }

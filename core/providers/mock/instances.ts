@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerView, PodPhase, ProviderPodView, ResolvedPod } from '../types.ts';
+import type { MockScript } from './script.ts';
 
 /** Pod annotations that script a mock instance, so tests can drive every pod outcome. */
 export const MockAnnotation = {
@@ -9,10 +10,21 @@ export const MockAnnotation = {
   exitAfterSeconds: 'funclet.io/mock-exit-after-seconds',
   /** createPod fails with this message, as a provider refusing the pod would. */
   createError: 'funclet.io/mock-create-error',
+  /**
+   * Text every container writes when it starts, one line per line of the value (a final newline
+   * is ignored); each line is stamped with the container's start time.
+   */
+  log: 'funclet.io/mock-log',
+  /** Seconds between the lines `<container> tick <n>` (n from 1) each container writes while it runs. */
+  logEverySeconds: 'funclet.io/mock-log-every-seconds',
+  /** Each container's steady CPU use, a quantity such as `250m` (default 5m). */
+  cpu: 'funclet.io/mock-cpu',
+  /** Each container's working set, a quantity such as `64Mi` (default 16Mi). */
+  memory: 'funclet.io/mock-memory',
 } as const;
 
-/** One mock instance as stored in its table row. */
-export interface MockInstance {
+/** One mock instance as stored in its table row, with what its annotations script (script.ts). */
+export interface MockInstance extends MockScript {
   node: string;
   /** The row key: pod UID and attempt. */
   id: string;
@@ -27,6 +39,8 @@ export interface MockInstance {
   env: string;
   exitCode?: number;
   exitAfterMs?: number;
+  /** Set on the copy deletePod keeps of a deleted instance (logs.ts): its output ends here. */
+  deletedAtMs?: number;
 }
 
 /** The row key of an instance: one per pod UID and attempt. */
@@ -73,12 +87,31 @@ export function mockPodIP(podUid: string): string {
 }
 
 /**
+ * When the instance's containers start (startDelayMs after creation) and, with an exit code
+ * scripted, when they end (exitAfterMs after that); without one they run until deleted.
+ */
+export function mockRunTimes(
+  instance: MockInstance,
+  startDelayMs: number,
+): { startedAtMs: number; finishedAtMs: number } {
+  const startedAtMs = instance.createdAtMs + startDelayMs;
+  const finishedAtMs =
+    instance.exitCode !== undefined ? startedAtMs + (instance.exitAfterMs ?? 0) : Number.POSITIVE_INFINITY;
+  return { startedAtMs, finishedAtMs };
+}
+
+/** The names of the instance's app containers. */
+export function mockContainerNames(instance: MockInstance): string[] {
+  return (JSON.parse(instance.containers) as { name: string }[]).map((c) => c.name);
+}
+
+/**
  * The instance's state at `nowMs`: Pending for startDelayMs, then Running; with an exit code
  * scripted, terminated exitAfterMs after it started (Succeeded for 0, Failed otherwise).
  */
 export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs: number): ProviderPodView {
   const containers = JSON.parse(instance.containers) as { name: string; image: string }[];
-  const startedAtMs = instance.createdAtMs + startDelayMs;
+  const { startedAtMs, finishedAtMs } = mockRunTimes(instance, startDelayMs);
   const ref = {
     provider: 'mock' as const,
     id: instanceId(instance.node, instance.id),
@@ -100,8 +133,6 @@ export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs:
       ),
     };
   }
-  const finishedAtMs =
-    instance.exitCode !== undefined ? startedAtMs + (instance.exitAfterMs ?? 0) : Number.POSITIVE_INFINITY;
   if (nowMs >= finishedAtMs) {
     const exitCode = instance.exitCode ?? 0;
     const phase: PodPhase = exitCode === 0 ? 'Succeeded' : 'Failed';

@@ -1,16 +1,24 @@
 import type { TableClient } from '@azure/data-tables';
 import { InvalidInputError } from '../../errors.ts';
 import { isTableStatus } from '../../state/tables.ts';
-import type { Provider } from '../provider.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
 import type {
   CreatedInstance,
+  LogChunk,
+  LogRequest,
   NodeCapacity,
+  PodStats,
   ProviderHealth,
   ProviderPodView,
   ProviderRef,
   ResolvedPod,
 } from '../types.ts';
+import { findEnded, keepEnded, pruneEnded } from './ended.ts';
 import { MockAnnotation, mockPodView, newInstance, parseInstanceId, type MockInstance } from './instances.ts';
+import { mockLogChunk } from './logs.ts';
+import { mockScript } from './script.ts';
+import { mockPodStats } from './stats.ts';
 
 export interface MockProviderOptions {
   /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
@@ -18,6 +26,9 @@ export interface MockProviderOptions {
   startDelayMs: number;
   now: () => number;
 }
+
+/** Instances podStats reads at once. */
+const statsReadBatch = 16;
 
 /** Row of the health switch tests use to make the provider unhealthy. */
 const healthKey = { partitionKey: '~health', rowKey: 'health' };
@@ -30,7 +41,7 @@ export interface MockCalls {
   listPods: number;
 }
 
-export class MockProvider implements Provider {
+export class MockProvider implements Provider, LogsProvider, StatsProvider {
   readonly name = 'mock' as const;
   readonly calls: MockCalls = { createPod: 0, deletePod: 0, getPod: 0, listPods: 0 };
   private readonly options: MockProviderOptions;
@@ -44,7 +55,7 @@ export class MockProvider implements Provider {
     const refusal = pod.annotations[MockAnnotation.createError];
     if (refusal !== undefined) throw new InvalidInputError(refusal);
     const nowMs = this.options.now();
-    const instance = newInstance(pod, nowMs);
+    const instance = { ...newInstance(pod, nowMs), ...mockScript(pod) };
     const view = mockPodView(instance, this.options.startDelayMs, nowMs);
     try {
       await this.options.table.createEntity({
@@ -64,6 +75,9 @@ export class MockProvider implements Provider {
     this.calls.deletePod++;
     const instance = await this.find(ref);
     if (!instance) return;
+    // Kept first, so that the output of a deleted instance stays readable (logs --previous).
+    await keepEnded(this.options.table, instance, this.options.now());
+    await pruneEnded(this.options.table, instance);
     try {
       await this.options.table.deleteEntity(instance.node, instance.id);
     } catch (err) {
@@ -105,6 +119,28 @@ export class MockProvider implements Provider {
       if (isTableStatus(err, 404)) return { ok: true };
       throw err;
     }
+  }
+
+  /** Reads a running instance or the kept copy of a deleted one (ended.ts). */
+  async containerLogs(ref: ProviderRef, container: string, request: LogRequest): Promise<LogChunk> {
+    const instance = (await this.find(ref)) ?? (await findEnded(this.options.table, ref.id));
+    if (instance?.podUid !== ref.podUid) throw new NotFoundError(`mock instance ${ref.id} does not exist`);
+    return mockLogChunk(instance, container, request, this.options.startDelayMs, this.options.now());
+  }
+
+  async podStats(refs: readonly ProviderRef[]): Promise<PodStats[]> {
+    const stats: PodStats[] = [];
+    for (let i = 0; i < refs.length; i += statsReadBatch) {
+      const batch = refs.slice(i, i + statsReadBatch);
+      const instances = await Promise.all(batch.map((ref) => this.find(ref)));
+      const nowMs = this.options.now();
+      instances.forEach((instance, j) => {
+        if (instance === undefined || instance.podUid !== batch[j]?.podUid) return;
+        const figures = mockPodStats(instance, this.options.startDelayMs, nowMs);
+        if (figures !== undefined) stats.push(figures);
+      });
+    }
+    return stats;
   }
 
   private async find(ref: ProviderRef): Promise<MockInstance | undefined> {

@@ -9,10 +9,14 @@
  * - DELETE: 200 with the group, or 202 + Azure-AsyncOperation when a delete delay is set; 204 when
  *   there is nothing to delete.
  * - list by resource group or subscription, without instance views (as ACI), paged by nextLink.
- * - container logs (tail, timestamps); location usages; operation status.
+ * - container logs (tail, timestamps) of the current run (output.ts); location usages;
+ *   operation status.
+ * - a group's Azure Monitor metrics (metrics.ts), at the monitor SDK's own api-version.
  * - every request needs a bearer token and exactly the SDK's api-version.
  */
 import { randomUUID } from 'node:crypto';
+import { metricsApiVersion, metricsReply } from './metrics.ts';
+import { containerOutput } from './output.ts';
 import { GroupStore, iso, type GroupRecord } from './store.ts';
 import { validateGroup, validateGroupName } from './validate.ts';
 import {
@@ -60,6 +64,10 @@ const routes = {
   ),
   logs: new RegExp(
     `^/subscriptions/([^/]+)/resourceGroups/([^/]+)/${provider}/containerGroups/([^/]+)/containers/([^/]+)/logs$`,
+    'i',
+  ),
+  metrics: new RegExp(
+    `^/subscriptions/([^/]+)/resourceGroups/([^/]+)/${provider}/containerGroups/([^/]+)/providers/Microsoft\\.Insights/metrics$`,
     'i',
   ),
   listByGroup: new RegExp(`^/subscriptions/([^/]+)/resourceGroups/([^/]+)/${provider}/containerGroups$`, 'i'),
@@ -155,8 +163,9 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
   function logs(url: URL, sub: string, rg: string, name: string, container: string): Reply {
     const record = store.get(sub, rg, name);
     if (record === undefined) return notFound(rg, name);
-    const known = [...record.spec.properties.containers, ...(record.spec.properties.initContainers ?? [])];
-    if (!known.some((c) => c.name === container)) {
+    const spec = record.spec.properties.containers.find((c) => c.name === container);
+    const initSpec = record.spec.properties.initContainers?.find((c) => c.name === container);
+    if (spec === undefined && initSpec === undefined) {
       return errorReply(
         armError(
           404,
@@ -165,7 +174,7 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
         ),
       );
     }
-    const lines = record.logs.get(container) ?? [];
+    const lines = containerOutput(store, record, (spec ?? initSpec)!, spec === undefined, settings.now());
     const tail = url.searchParams.get('tail');
     const selected = tail === null ? lines : Number(tail) <= 0 ? [] : lines.slice(-Number(tail));
     const stamp = url.searchParams.get('timestamps') === 'true';
@@ -238,6 +247,10 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
         ),
       );
     }
+    const path = url.pathname;
+    const match = (pattern: RegExp): string[] | undefined => pattern.exec(path)?.slice(1);
+    let m: string[] | undefined;
+    const expected = routes.metrics.test(path) ? metricsApiVersion : apiVersion;
     const version = url.searchParams.get('api-version');
     if (version === null) {
       return errorReply(
@@ -248,18 +261,23 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
         ),
       );
     }
-    if (version !== apiVersion) {
+    if (version !== expected) {
       return errorReply(
         armError(
           400,
           'InvalidApiVersionParameter',
-          `The api-version '${version}' is invalid. The supported versions are '${apiVersion}'.`,
+          `The api-version '${version}' is invalid. The supported versions are '${expected}'.`,
         ),
       );
     }
-    const path = url.pathname;
-    const match = (pattern: RegExp): string[] | undefined => pattern.exec(path)?.slice(1);
-    let m: string[] | undefined;
+    if ((m = match(routes.metrics)) !== undefined && method === 'GET') {
+      const [sub = '', rg = '', name = ''] = m;
+      const record = store.get(sub, rg, name);
+      return (
+        missingResourceGroup(rg) ??
+        (record === undefined ? notFound(rg, name) : metricsReply(store, record, url, settings.now()))
+      );
+    }
     if ((m = match(routes.logs)) !== undefined && method === 'GET') {
       const [sub = '', rg = '', name = '', container = ''] = m;
       return missingResourceGroup(rg) ?? logs(url, sub, rg, name, container);

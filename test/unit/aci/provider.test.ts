@@ -288,36 +288,6 @@ describe('the ACI provider', () => {
     });
   });
 
-  describe('logs', () => {
-    it('returns the last lines with tail', async () => {
-      const ref = await t.provider.createPod(pod());
-      fake.appendLogs(ref.id, 'app', ['starting', 'listening on :80', 'GET /', 'GET /healthz']);
-      assert.equal(await t.provider.logs(ref, 'app', { tailLines: 2 }), 'GET /\nGET /healthz\n');
-      assert.match(
-        await t.provider.logs(ref, 'app', { tailLines: 1, timestamps: true }),
-        /^\d{4}-\d\d-\d\dT\S+Z GET \/healthz\n$/,
-      );
-    });
-
-    it('keeps only lines since a time, and the first bytes up to a limit', async () => {
-      const ref = await t.provider.createPod(pod());
-      fake.appendLogs(ref.id, 'app', ['old']);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const since = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      fake.appendLogs(ref.id, 'app', ['new one', 'new two']);
-      assert.equal(await t.provider.logs(ref, 'app', { sinceMs: since }), 'new one\nnew two\n');
-      assert.equal(await t.provider.logs(ref, 'app', { limitBytes: 6 }), 'old\nne');
-    });
-
-    it('is NotFoundError for a group that is gone', async () => {
-      await assert.rejects(
-        t.provider.logs({ provider: 'aci', id: 'gone-1234abcd', podUid: 'u' }, 'app', {}),
-        NotFoundError,
-      );
-    });
-  });
-
   describe('capacity and health', () => {
     it('offers the free quota plus what this node’s own groups hold', async () => {
       fake.setUsageLimit('StandardCores', 10);

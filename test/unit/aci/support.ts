@@ -7,7 +7,7 @@ import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance'
 import type { TokenCredential } from '@azure/identity';
 import type { AciConfig } from '../../../core/config.ts';
 import { memoryLogger } from '../../../core/log.ts';
-import type { LogsProvider, Provider } from '../../../core/providers/provider.ts';
+import type { LogsProvider, Provider, StatsProvider } from '../../../core/providers/provider.ts';
 import type { PublicIpPolicy } from '../../../core/providers/aci/mapping.ts';
 import { createAciProvider } from '../../../core/providers/aci/provider.ts';
 import type { ResolvedContainer, ResolvedPod } from '../../../core/providers/types.ts';
@@ -31,7 +31,7 @@ export function aciConfig(fake?: FakeAci, overrides: Partial<AciConfig> = {}): A
 }
 
 export interface TestProvider {
-  provider: Provider & LogsProvider;
+  provider: Provider & LogsProvider & StatsProvider;
   /** Every wait the retry loop asked for, in ms. */
   sleeps: number[];
   lines: Record<string, unknown>[];
@@ -39,7 +39,12 @@ export interface TestProvider {
 
 export function providerFor(
   fake: FakeAci,
-  options: { budgetMs?: number; config?: Partial<AciConfig>; publicIp?: PublicIpPolicy } = {},
+  options: {
+    budgetMs?: number;
+    config?: Partial<AciConfig>;
+    publicIp?: PublicIpPolicy;
+    now?: () => number;
+  } = {},
 ): TestProvider {
   const sleeps: number[] = [];
   let clock = 0;
@@ -50,6 +55,7 @@ export function providerFor(
     credential: testCredential,
     trustedCaPem: fake.caPem,
     publicIp: () => options.publicIp ?? 'none',
+    ...(options.now === undefined ? {} : { now: options.now }),
     retry: {
       budgetMs: options.budgetMs ?? 20_000,
       now: () => clock,

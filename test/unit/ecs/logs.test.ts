@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatLogEvents, logStreamName } from '../../../core/providers/ecs/logs.ts';
+import { InvalidInputError } from '../../../core/errors.ts';
+import { decodeEcsLogCursor, logStreamName } from '../../../core/providers/ecs/logs.ts';
 import { ecsContainerName, podContainerName, taskIdFromArn } from '../../../core/providers/ecs/naming.ts';
 import { familyOf } from '../../../core/providers/ecs/task-definition-registry.ts';
-
-const events = [
-  { timestamp: Date.UTC(2025, 0, 1, 0, 0, 1), message: 'hello' },
-  { timestamp: Date.UTC(2025, 0, 1, 0, 0, 2), message: 'wörld\n' },
-];
+import { encodeCursor } from '../../../core/providers/log-lines.ts';
 
 void describe('container logs from CloudWatch', () => {
   void it('names the awslogs stream <namespace>/<container>/<task id>', () => {
@@ -18,19 +15,36 @@ void describe('container logs from CloudWatch', () => {
     );
   });
 
-  void it('writes one line per event, with RFC 3339 timestamps when asked', () => {
-    assert.equal(formatLogEvents(events, {}), 'hello\nwörld\n');
-    assert.equal(
-      formatLogEvents(events, { timestamps: true }),
-      '2025-01-01T00:00:01.000Z hello\n2025-01-01T00:00:02.000Z wörld\n',
-    );
-  });
-
-  void it('truncates to limitBytes without splitting a character', () => {
-    assert.equal(formatLogEvents(events, { limitBytes: 7 }), 'hello\nw');
-    // "w" is byte 6, "ö" bytes 7-8: a limit of 8 must not keep half of it.
-    assert.equal(formatLogEvents(events, { limitBytes: 8 }), 'hello\nw');
-    assert.equal(formatLogEvents(events, { limitBytes: 9 }), 'hello\nwö');
+  void it('reads back the cursors it hands out, and refuses anything else', () => {
+    const position = {
+      t: 'f/00000000000000000000000000000000000000000000000000000012',
+      k: 3,
+      s: 1764600000000,
+      n: 'shop',
+      c: 'init_migrate',
+    };
+    assert.deepEqual(decodeEcsLogCursor(encodeCursor(position)), {
+      token: position.t,
+      skip: 3,
+      sinceMs: position.s,
+      namespace: 'shop',
+      ecsContainer: 'init_migrate',
+    });
+    assert.deepEqual(decodeEcsLogCursor(encodeCursor({ k: 0, n: 'shop', c: 'app' })), {
+      skip: 0,
+      namespace: 'shop',
+      ecsContainer: 'app',
+    });
+    for (const bad of [
+      { ...position, k: -1 },
+      { ...position, t: '' },
+      { ...position, n: '../other' },
+      { ...position, c: 'app/../x' },
+      { line: 3 }, // the mock provider's
+      { at: '', n: 0 }, // ACI's
+    ]) {
+      assert.throws(() => decodeEcsLogCursor(encodeCursor(bad)), InvalidInputError, JSON.stringify(bad));
+    }
   });
 });
 
