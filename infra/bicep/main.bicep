@@ -69,8 +69,8 @@ param ecsExecutionRoleArn string = ''
 @description('Default task role ARN (FUNCLET_ECS_TASK_ROLE_ARN); empty for none.')
 param ecsTaskRoleArn string = ''
 
-@description('Task roles pods may choose by annotation (FUNCLET_ECS_ALLOWED_TASK_ROLE_ARNS).')
-param ecsAllowedTaskRoleArns array = []
+@description('Task roles by the pod\'s ServiceAccount (FUNCLET_ECS_TASK_ROLES): keys "namespace/serviceaccount" or "namespace", values role ARNs.')
+param ecsTaskRoles object = {}
 
 @description('CloudWatch log group of the tasks (FUNCLET_ECS_LOG_GROUP).')
 param ecsLogGroup string = ''
@@ -159,7 +159,7 @@ var ecsSettings = [
   { name: 'FUNCLET_ECS_ASSIGN_PUBLIC_IP', value: ecsAssignPublicIp ? 'true' : 'false' }
   { name: 'FUNCLET_ECS_EXECUTION_ROLE_ARN', value: ecsExecutionRoleArn }
   { name: 'FUNCLET_ECS_TASK_ROLE_ARN', value: ecsTaskRoleArn }
-  { name: 'FUNCLET_ECS_ALLOWED_TASK_ROLE_ARNS', value: join(ecsAllowedTaskRoleArns, ',') }
+  { name: 'FUNCLET_ECS_TASK_ROLES', value: string(ecsTaskRoles) }
   { name: 'FUNCLET_ECS_LOG_GROUP', value: ecsLogGroup }
   { name: 'AWS_ACCESS_KEY_ID', value: '@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/funclet-aws-access-key-id)' }
   { name: 'AWS_SECRET_ACCESS_KEY', value: '@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/funclet-aws-secret-access-key)' }

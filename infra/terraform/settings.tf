@@ -41,7 +41,7 @@ locals {
     FUNCLET_ECS_ASSIGN_PUBLIC_IP       = tostring(var.ecs.assign_public_ip)
     FUNCLET_ECS_EXECUTION_ROLE_ARN     = var.ecs.execution_role_arn
     FUNCLET_ECS_TASK_ROLE_ARN          = var.ecs.task_role_arn
-    FUNCLET_ECS_ALLOWED_TASK_ROLE_ARNS = join(",", var.ecs.allowed_task_role_arns)
+    FUNCLET_ECS_TASK_ROLES             = jsonencode(var.ecs.task_roles)
     FUNCLET_ECS_LOG_GROUP              = var.ecs.log_group
     AWS_ACCESS_KEY_ID                  = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-access-key-id)"
     AWS_SECRET_ACCESS_KEY              = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-secret-access-key)"

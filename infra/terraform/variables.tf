@@ -91,7 +91,7 @@ variable "ecs" {
     assign_public_ip       = optional(bool, false)
     execution_role_arn     = optional(string, "")
     task_role_arn          = optional(string, "")
-    allowed_task_role_arns = optional(list(string), [])
+    task_roles             = optional(map(string), {})
     log_group              = optional(string, "")
   })
   default  = {}

@@ -73,6 +73,37 @@ void describe('the ECS provider against moto', () => {
       ...overrides,
     });
 
+  /** Secrets Manager as moto serves it, asked directly. */
+  const secretsCall = async (target: string, input: object): Promise<Record<string, unknown>> => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `secretsmanager.${target}`,
+        authorization: `AWS4-HMAC-SHA256 Credential=testing/20250101/${region}/secretsmanager/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify(input),
+    });
+    const body = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`${target}: ${String(body.__type)}`);
+    return body;
+  };
+  const secretValue = async (arn: string): Promise<string> =>
+    (await secretsCall('GetSecretValue', { SecretId: arn })).SecretString as string;
+  const secretNames = async (prefix: string): Promise<string[]> =>
+    (
+      (await secretsCall('ListSecrets', { Filters: [{ Key: 'name', Values: [prefix] }] })).SecretList as {
+        Name: string;
+      }[]
+    )
+      .map((s) => s.Name)
+      .filter((n) => n.startsWith(prefix));
+  /** `arn:...:secret:name-suffix:json-key::` -> [the secret's ARN, the key]. */
+  const splitValueFrom = (valueFrom: string): [string, string] => {
+    const parts = valueFrom.split(':');
+    return [parts.slice(0, 7).join(':'), parts[7] ?? ''];
+  };
+
   const rawTask = async (arn: string): Promise<Task> => {
     const out = await ecs.send(
       new DescribeTasksCommand({ cluster: ecsCluster, tasks: [arn], include: ['TAGS'] }),
@@ -190,10 +221,69 @@ void describe('the ECS provider against moto', () => {
       ],
       [['sh', '-c'], ['echo hello; sleep 3600'], 256, 'team-a'],
     );
-    // The secret is in the task definition (ECS has no inline secure env) but in no log line.
-    assert.equal(app.environment?.find((e) => e.name === 'PASSWORD')?.value, 'hunter2-do-not-log');
+    // The Secret value is in Secrets Manager, referenced from the definition, and in no log line.
+    assert.equal(
+      app.environment?.find((e) => e.name === 'PASSWORD'),
+      undefined,
+    );
+    assert.ok(
+      !JSON.stringify(def).includes('hunter2-do-not-log'),
+      'DescribeTaskDefinition shows no Secret value',
+    );
+    const valueFrom = app.secrets?.find((e) => e.name === 'PASSWORD')?.valueFrom ?? '';
+    const [arn, key] = splitValueFrom(valueFrom);
+    assert.match(arn, new RegExp(`:secret:funclet/${funcletCluster}/${p.uid}/0/env`));
+    assert.equal((JSON.parse(await secretValue(arn)) as Record<string, string>)[key], 'hunter2-do-not-log');
     assert.ok(lines.some((l) => l.message === 'started ECS task' && l.podUid === p.uid));
     assert.ok(!JSON.stringify(lines).includes('hunter2-do-not-log'));
+  });
+
+  void it("keeps a pod's Secret values and registry credentials in Secrets Manager under its own path, and deletes them with it", async () => {
+    const p = pod('secrets', {
+      imagePullCredentials: [
+        { server: 'registry.example.com', username: 'robot', password: 'pull-token-do-not-log' },
+      ],
+      containers: [
+        container({
+          image: 'registry.example.com/team/app:1',
+          env: [{ name: 'API_KEY', value: 'key-do-not-log', secret: true }],
+        }),
+      ],
+      initContainers: [
+        container({ name: 'setup', env: [{ name: 'API_KEY', value: 'other-key', secret: true }] }),
+      ],
+    });
+    const ref = await provider.createPod(p);
+    const def = (
+      await ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: (await rawTask(ref.id)).taskDefinitionArn }),
+      )
+    ).taskDefinition;
+    const text = JSON.stringify(def);
+    for (const value of ['key-do-not-log', 'other-key', 'pull-token-do-not-log'])
+      assert.ok(!text.includes(value), value);
+    const byName = new Map(def?.containerDefinitions?.map((c) => [c.name, c]));
+    const value = async (container: string) => {
+      const [arn, key] = splitValueFrom(byName.get(container)?.secrets?.[0]?.valueFrom ?? '');
+      return (JSON.parse(await secretValue(arn)) as Record<string, string>)[key];
+    };
+    assert.equal(await value('app'), 'key-do-not-log');
+    assert.equal(await value('init_setup'), 'other-key', 'each container its own value');
+    const credentials = byName.get('app')?.repositoryCredentials?.credentialsParameter ?? '';
+    assert.deepEqual(JSON.parse(await secretValue(credentials)), {
+      username: 'robot',
+      password: 'pull-token-do-not-log',
+    });
+    assert.equal(
+      byName.get('init_setup')?.repositoryCredentials,
+      undefined,
+      'its image is from another registry',
+    );
+    assert.equal((await secretNames(`funclet/${funcletCluster}/${p.uid}/`)).length, 2);
+
+    await provider.deletePod(ref);
+    assert.deepEqual(await secretNames(`funclet/${funcletCluster}/${p.uid}/`), []);
+    await assert.rejects(secretValue(credentials), /ResourceNotFoundException/);
   });
 
   void it('returns the same task when the same pod UID and attempt is created again, and a new one for the next attempt', async () => {

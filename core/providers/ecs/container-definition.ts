@@ -4,7 +4,7 @@
  */
 import type { ContainerDefinition, HealthCheck } from '@aws-sdk/client-ecs';
 import type { V1Probe } from '@kubernetes/client-node';
-import { InvalidInputError } from '../../errors.ts';
+import { FuncletError, InvalidInputError } from '../../errors.ts';
 import type { ResolvedContainer } from '../types.ts';
 import { cpuUnits, mebibytes, type FargateSize } from './fargate-size.ts';
 import { ecsContainerName } from './naming.ts';
@@ -21,6 +21,10 @@ export interface ContainerContext {
   volumes: ReadonlySet<string>;
   /** ECS names of the containers that must exit 0 before this one starts (the init containers before it). */
   after: readonly string[];
+  /** Where this container's Secret values are in Secrets Manager: env name -> valueFrom. */
+  secretEnv?: ReadonlyMap<string, string>;
+  /** The Secrets Manager ARN of the credentials for this container's image registry. */
+  repositoryCredentials?: string;
 }
 
 /** What a container needs at most: Kubernetes' max(request, limit) per resource. */
@@ -37,9 +41,10 @@ export function containerNeed(c: ResolvedContainer): FargateSize {
  * reserve only the minimum, because they never run alongside the app containers and ECS sums every
  * container's reservation against the task size. A memory limit becomes the hard `memory` limit.
  *
- * Environment values from Secrets are passed as plain `environment`: ECS has no inline secure
- * environment (its `secrets` only reference SSM or Secrets Manager), so anyone who may call
- * DescribeTaskDefinition can read them. They are never logged.
+ * Environment values from Secrets never enter the definition: they are `secrets` entries whose
+ * `valueFrom` names the Secrets Manager key pod-secrets.ts stored them under, and a container
+ * whose image registry has a pull secret gets `repositoryCredentials`. A Secret value without
+ * such a reference is an error rather than a plain `environment` entry.
  */
 export function containerDefinitionFor(
   c: ResolvedContainer,
@@ -68,7 +73,12 @@ export function containerDefinitionFor(
     entryPoint: c.command,
     command: c.args,
     workingDirectory: c.workingDir,
-    environment: c.env.map((e) => ({ name: e.name, value: e.value })),
+    environment: c.env.filter((e) => !e.secret).map((e) => ({ name: e.name, value: e.value })),
+    secrets: secretsFor(c, ctx),
+    repositoryCredentials:
+      ctx.repositoryCredentials === undefined
+        ? undefined
+        : { credentialsParameter: ctx.repositoryCredentials },
     portMappings: c.ports.map((p) => ({
       containerPort: p.containerPort,
       protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
@@ -146,6 +156,19 @@ function refuseUnsupported(c: ResolvedContainer, kind: 'app' | 'init', ctx: Cont
       throw new InvalidInputError(`${what} mounts volume ${m.name} with a subPath, which ECS cannot do`);
     }
   }
+}
+
+function secretsFor(c: ResolvedContainer, ctx: ContainerContext): ContainerDefinition['secrets'] {
+  const secret = c.env.filter((e) => e.secret);
+  if (secret.length === 0) return undefined;
+  return secret.map((e) => {
+    const valueFrom = ctx.secretEnv?.get(e.name);
+    if (valueFrom === undefined)
+      throw new FuncletError(
+        `container ${c.name}: ${e.name} comes from a Secret but has no Secrets Manager reference`,
+      );
+    return { name: e.name, valueFrom };
+  });
 }
 
 /** runAsUser and runAsGroup as ECS's `user` ("uid" or "uid:gid"). */

@@ -45,6 +45,8 @@ import {
   taskDefinitionStatus,
 } from './task-definition-registry.ts';
 import { taskDefinitionFor, type TaskDefinitionSettings } from './task-definition.ts';
+import { deletePodSecrets, needsSecrets, placeholderSecrets, storePodSecrets } from './pod-secrets.ts';
+import { secretsManager, type SecretsManager } from './secrets-manager.ts';
 import { readTaskStats } from './stats.ts';
 import { podViewFromTask } from './task-status.ts';
 import { describeTasks, listTaskArns } from './tasks.ts';
@@ -109,6 +111,15 @@ export function createEcsProvider(
   const now = deps.now ?? Date.now;
   /** The cluster's name, which Container Insights uses as a dimension (the setting may be an ARN). */
   const clusterShortName = cluster.slice(cluster.lastIndexOf('/') + 1);
+
+  // Secrets Manager, for pods with Secret values or pull secrets (pod-secrets.ts).
+  let secretsClient: SecretsManager | undefined;
+  const secrets = (): SecretsManager =>
+    (secretsClient ??= secretsManager({
+      region: config.region,
+      endpoint: config.endpoint,
+      credentials: ecs.config.credentials,
+    }));
 
   const describeOne = async (taskArn: string, doing: string): Promise<Task | undefined> =>
     (await describeTasks(ecs, call, cluster, [taskArn], doing))[0];
@@ -183,9 +194,20 @@ export function createEcsProvider(
         podLog.debug('ECS task already exists', { taskArn: existing.taskArn, attempt: pod.attempt });
         return created(pod, existing);
       }
-      // Decide everything that can be refused before touching AWS.
-      const definition = taskDefinitionFor(pod, definitionSettings);
+      // Decide everything that can be refused before touching AWS (placeholders for the secrets).
+      const stored = needsSecrets(pod);
+      taskDefinitionFor(
+        pod,
+        definitionSettings,
+        stored ? await storePodSecrets(placeholderSecrets, pod, '-') : undefined,
+      );
       launchFor(pod); // throws on a bad capacity-provider annotation
+      const refs = stored
+        ? await call(`storing the Secret values of pod ${forPod} in Secrets Manager`, () =>
+            storePodSecrets(secrets(), pod, deps.clusterName),
+          )
+        : undefined;
+      const definition = taskDefinitionFor(pod, definitionSettings, refs);
 
       let taskDefinitionArn = await ensureTaskDefinition(ecs, call, definition, forPod);
       let task: Task;
@@ -225,6 +247,13 @@ export function createEcsProvider(
           ),
         );
         log.info('stopped ECS task', { taskArn: ref.id, podUid: ref.podUid });
+      }
+      // What the instance was given in Secrets Manager goes with it (and what earlier tries left).
+      const attempt = Number(tags[TagKey.attempt]);
+      if (tags[TagKey.podUid] !== undefined && Number.isInteger(attempt)) {
+        await call(`deleting the Secrets Manager secrets of pod ${forPod}`, () =>
+          deletePodSecrets(secrets(), deps.clusterName, tags[TagKey.podUid]!, attempt),
+        );
       }
       if (task.taskDefinitionArn !== undefined) {
         await releaseTaskDefinition(ecs, call, cluster, task.taskDefinitionArn, log);

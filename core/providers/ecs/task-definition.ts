@@ -14,9 +14,11 @@ import type {
 } from '@aws-sdk/client-ecs';
 import { InvalidInputError } from '../../errors.ts';
 import type { ResolvedPod, ResolvedVolume } from '../types.ts';
-import { containerDefinitionFor, containerNeed } from './container-definition.ts';
+import { Setting } from '../../config.ts';
+import { containerDefinitionFor, containerNeed, type ContainerContext } from './container-definition.ts';
 import { fargateSizeFor, type FargateSize } from './fargate-size.ts';
 import { ecsContainerName, familyPrefix, sha256Hex } from './naming.ts';
+import type { PodSecretRefs } from './pod-secrets.ts';
 
 export const EcsAnnotation = {
   /** No longer honoured: a pod's task role comes from its ServiceAccount (taskRoleFor). */
@@ -44,7 +46,15 @@ const gib = 1024 * 1024 * 1024;
 
 export type TaskDefinitionInput = RegisterTaskDefinitionCommandInput & { family: string };
 
-export function taskDefinitionFor(input: ResolvedPod, settings: TaskDefinitionSettings): TaskDefinitionInput {
+/**
+ * `secrets` says where the pod's Secret values and registry credentials are (pod-secrets.ts);
+ * a pod with either needs it, and an execution role to read them.
+ */
+export function taskDefinitionFor(
+  input: ResolvedPod,
+  settings: TaskDefinitionSettings,
+  secrets?: PodSecretRefs,
+): TaskDefinitionInput {
   const pod = withoutAutomaticVolumes(input);
   if (pod.containers.length === 0) throw new InvalidInputError('the pod has no containers');
   const total = pod.containers.length + pod.initContainers.length;
@@ -67,6 +77,7 @@ export function taskDefinitionFor(input: ResolvedPod, settings: TaskDefinitionSe
         logs,
         volumes: volumeNames,
         after: initNames,
+        ...secretsOf(secrets, ecsContainerName(c.name, 'app')),
       }),
     ),
     ...pod.initContainers.map((c, i) =>
@@ -75,10 +86,15 @@ export function taskDefinitionFor(input: ResolvedPod, settings: TaskDefinitionSe
         logs,
         volumes: volumeNames,
         after: initNames.slice(Math.max(0, i - 1), i),
+        ...secretsOf(secrets, ecsContainerName(c.name, 'init')),
       }),
     ),
   ];
 
+  if (secrets !== undefined && settings.executionRoleArn === undefined)
+    throw new InvalidInputError(
+      `the pod uses Secret values or image pull secrets, which its task reads from AWS Secrets Manager with the task execution role; ${Setting.ecsExecutionRoleArn} is not set`,
+    );
   const size = fargateSizeFor(podNeed(pod, containerDefinitions), pod.os);
   const storageGiB = ephemeralStorageGiB(pod.volumes);
   const content: Omit<RegisterTaskDefinitionCommandInput, 'family'> = {
@@ -94,6 +110,17 @@ export function taskDefinitionFor(input: ResolvedPod, settings: TaskDefinitionSe
     ephemeralStorage: storageGiB === undefined ? undefined : { sizeInGiB: storageGiB },
   };
   return { family: familyFor(content), ...content };
+}
+
+function secretsOf(
+  secrets: PodSecretRefs | undefined,
+  ecsName: string,
+): Pick<ContainerContext, 'secretEnv' | 'repositoryCredentials'> {
+  if (secrets === undefined) return {};
+  return {
+    secretEnv: secrets.env.get(ecsName),
+    repositoryCredentials: secrets.repositoryCredentials.get(ecsName),
+  };
 }
 
 /** `funclet-` plus 32 hex digits (128 bits) of SHA-256 over the canonical JSON of the definition. */

@@ -7,6 +7,7 @@ import {
   type TaskDefinitionSettings,
 } from '../../../core/providers/ecs/task-definition.ts';
 import type { V1Probe } from '@kubernetes/client-node';
+import type { PodSecretRefs } from '../../../core/providers/ecs/pod-secrets.ts';
 import type { ResolvedPod } from '../../../core/providers/types.ts';
 import { container, resolvedPod } from './pods.ts';
 
@@ -21,9 +22,14 @@ const mib = 1024 * 1024;
 /** Probes as they arrive from the API server: plain objects, not client-node class instances. */
 const probe = (p: object): V1Probe => p;
 
-function refusal(pod: ResolvedPod, sentence: RegExp): void {
+function refusal(
+  pod: ResolvedPod,
+  sentence: RegExp,
+  given: TaskDefinitionSettings = settings,
+  secrets?: PodSecretRefs,
+): void {
   assert.throws(
-    () => taskDefinitionFor(pod, settings),
+    () => taskDefinitionFor(pod, given, secrets),
     (err: unknown) => {
       assert.ok(err instanceof InvalidInputError, `an InvalidInputError, got ${String(err)}`);
       assert.match(err.message, sentence);
@@ -81,6 +87,17 @@ void describe('an ECS task definition from a pod', () => {
         ],
       }),
       settings,
+      {
+        env: new Map([
+          [
+            'web',
+            new Map([
+              ['TOKEN', 'arn:aws:secretsmanager:eu-west-1:1:secret:funclet/c/u/0/env-AbCdEf:web/TOKEN::'],
+            ]),
+          ],
+        ]),
+        repositoryCredentials: new Map(),
+      },
     );
     const web = def.containerDefinitions?.[0];
     assert.ok(web);
@@ -88,10 +105,15 @@ void describe('an ECS task definition from a pod', () => {
     assert.equal(web.image, 'nginx:1.27');
     assert.equal(web.essential, true);
     assert.equal(web.workingDirectory, '/srv');
-    assert.deepEqual(web.environment, [
-      { name: 'MODE', value: 'prod' },
-      { name: 'TOKEN', value: 's3cret' },
+    // The Secret value is referenced, never held: DescribeTaskDefinition and CloudTrail show the definition.
+    assert.deepEqual(web.environment, [{ name: 'MODE', value: 'prod' }]);
+    assert.deepEqual(web.secrets, [
+      {
+        name: 'TOKEN',
+        valueFrom: 'arn:aws:secretsmanager:eu-west-1:1:secret:funclet/c/u/0/env-AbCdEf:web/TOKEN::',
+      },
     ]);
+    assert.ok(!JSON.stringify(def).includes('s3cret'));
     assert.deepEqual(web.portMappings, [
       { containerPort: 80, protocol: 'tcp' },
       { containerPort: 53, protocol: 'udp' },
@@ -220,6 +242,22 @@ void describe('an ECS task definition from a pod', () => {
       { sourceVolume: 'scratch', containerPath: '/scratch', readOnly: false },
     ]);
     assert.deepEqual(def.ephemeralStorage, { sizeInGiB: 50 });
+  });
+
+  void it('never puts a Secret value into a definition, and needs the execution role to reference one', () => {
+    const secretEnv = resolvedPod({
+      containers: [container({ env: [{ name: 'TOKEN', value: 's3cret', secret: true }] })],
+    });
+    assert.throws(
+      () => taskDefinitionFor(secretEnv, settings),
+      /TOKEN comes from a Secret but has no Secrets Manager reference/,
+    );
+    refusal(
+      resolvedPod({ imagePullCredentials: [{ server: 'ghcr.io', username: 'u', password: 'p' }] }),
+      /FUNCLET_ECS_EXECUTION_ROLE_ARN is not set/,
+      { ...settings, executionRoleArn: undefined },
+      { env: new Map(), repositoryCredentials: new Map() },
+    );
   });
 
   void it("takes the task role the operator maps the pod's ServiceAccount or namespace to, never one the pod names", () => {

@@ -18,6 +18,8 @@ locals {
   # Every task definition family Funclet registers starts with "funclet-" (core/providers/ecs/naming.ts).
   task_definitions = "arn:${local.partition}:ecs:${local.region}:${local.account}:task-definition/funclet-*"
   tasks            = "arn:${local.partition}:ecs:${local.region}:${local.account}:task/${aws_ecs_cluster.funclet.name}/*"
+  # Each pod's Secret values and registry credentials (core/providers/ecs/pod-secrets.ts).
+  pod_secrets = "arn:${local.partition}:secretsmanager:${local.region}:${local.account}:secret:funclet/${var.funclet_cluster_name}/*"
 }
 
 resource "aws_ecs_cluster" "funclet" {
@@ -78,6 +80,23 @@ resource "aws_iam_role_policy_attachment" "task_execution" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
+# The pods' Secret values (secrets[].valueFrom) and private registry credentials
+# (repositoryCredentials), read at task start: Funclet's pod secrets only. They are encrypted with
+# the account's aws/secretsmanager key, which needs no kms:Decrypt grant.
+data "aws_iam_policy_document" "task_execution_secrets" {
+  statement {
+    sid       = "ReadPodSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.pod_secrets]
+  }
+}
+
+resource "aws_iam_role_policy" "task_execution_secrets" {
+  name   = "${var.name}-pod-secrets"
+  role   = aws_iam_role.task_execution.name
+  policy = data.aws_iam_policy_document.task_execution_secrets.json
+}
+
 # --- the functions' identity -------------------------------------------------------------------
 
 data "aws_iam_policy_document" "functions" {
@@ -122,16 +141,47 @@ data "aws_iam_policy_document" "functions" {
     resources = [aws_ecs_cluster.funclet.arn]
   }
 
-  # Task definition calls support no resource-level permissions in IAM (AWS service
-  # authorization reference for ECS): "*" is the only resource they accept. Funclet registers and
-  # deregisters only "funclet-" families.
+  # Task definition calls support no resource-level permissions and no condition key naming the
+  # family in IAM: the Service Authorization Reference for ECS lists no resource type for
+  # RegisterTaskDefinition, DescribeTaskDefinition or DeregisterTaskDefinition, so "*" is the only
+  # resource they accept (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html;
+  # the request for it is open: https://github.com/aws/containers-roadmap/issues/929). So this
+  # identity could deregister other task definitions of the account, which stops no running task
+  # (INACTIVE revisions keep running) but prevents new ones; Funclet itself deregisters only
+  # "funclet-" families (task-definition-registry.ts). Keep ECS workloads of other teams in
+  # another account if that matters.
   statement {
     sid = "TaskDefinitions"
     actions = [
       "ecs:RegisterTaskDefinition",
       "ecs:DescribeTaskDefinition",
-      "ecs:DeregisterTaskDefinition",
     ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DeregisterTaskDefinitions"
+    actions   = ["ecs:DeregisterTaskDefinition"]
+    resources = ["*"]
+  }
+
+  # Each pod's Secret values and registry credentials, under funclet/<cluster>/<pod UID>/: written
+  # before its task starts, deleted with it.
+  statement {
+    sid = "PodSecrets"
+    actions = [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:DeleteSecret",
+      "secretsmanager:TagResource",
+    ]
+    resources = [local.pod_secrets]
+  }
+
+  # ListSecrets has no resource to scope to; it returns names and metadata, never values.
+  statement {
+    sid       = "FindPodSecrets"
+    actions   = ["secretsmanager:ListSecrets"]
     resources = ["*"]
   }
 
@@ -169,7 +219,7 @@ data "aws_iam_policy_document" "functions" {
 
 resource "aws_iam_policy" "functions" {
   name        = "${var.name}-functions"
-  description = "What Funclet's ECS provider calls: run, list, describe and stop tasks in one cluster; register its task definitions; pass its roles; read pod logs."
+  description = "What Funclet's ECS provider calls: run, list, describe and stop tasks in one cluster; register its task definitions; keep its pods' secrets; pass its roles; read pod logs."
   policy      = data.aws_iam_policy_document.functions.json
   tags        = local.tags
 }

@@ -17,9 +17,15 @@ variable "log_kms_key_arn" {
 }
 
 variable "task_role_arns" {
-  description = "Task roles pods may run with (FUNCLET_ECS_TASK_ROLE_ARN / FUNCLET_ECS_ALLOWED_TASK_ROLE_ARNS): the functions may pass exactly these."
+  description = "Task roles pods may run with (FUNCLET_ECS_TASK_ROLE_ARN and the roles of FUNCLET_ECS_TASK_ROLES): the functions may pass exactly these."
   type        = list(string)
   default     = []
+}
+
+variable "funclet_cluster_name" {
+  description = "Funclet's cluster name (FUNCLET_CLUSTER_NAME): the pods' Secrets Manager secrets are under funclet/<this>/."
+  type        = string
+  default     = "default"
 }
 
 variable "vpc_id" {
