@@ -246,6 +246,8 @@ module appAccess 'modules/appAccess.bicep' = {
   params: {
     principalId: app.outputs.principalId
     storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    hostContainerNames: storage.outputs.hostContainerNames
     vaultName: vault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     grantQueueAccess: grantQueueAccess

@@ -1,9 +1,11 @@
 # What the Function App's identity may do, and nothing more (as infra/bicep/modules/appAccess.bicep
 # and aciRoles.bicep):
 # - Storage Table Data Contributor: Funclet's state (FUNCLET_TABLE_ACCOUNT_URL).
-# - Storage Blob Data Owner: the host's storage (AzureWebJobsStorage: keys, timer schedule and
-#   singleton locks, in containers it creates itself) and the deployment container. A
-#   container-scoped grant would break the host; the account holds only this app's data.
+# - Storage Blob Data Owner on the host's two containers only (AzureWebJobsStorage: keys, timer
+#   schedule and singleton locks; main.tf creates them), never on the account.
+# - Storage Blob Data Contributor on the deployment container only: Flex Consumption uploads and
+#   reads the package with the app's identity, so code running as the app can replace its own
+#   package; that is the one grant that cannot be narrowed further.
 # - Storage Queue Data Contributor only with grant_queue_access (no queue triggers in Funclet).
 # - Key Vault Secrets User on the vault; Monitoring Metrics Publisher on Application Insights.
 # - ACI: custom roles, not Contributor: container groups in the one ACI resource group, the
@@ -20,9 +22,17 @@ resource "azurerm_role_assignment" "tables" {
   principal_type       = "ServicePrincipal"
 }
 
-resource "azurerm_role_assignment" "blobs" {
-  scope                = azurerm_storage_account.funclet.id
+resource "azurerm_role_assignment" "host_blobs" {
+  for_each             = azurerm_storage_container.host
+  scope                = each.value.id
   role_definition_name = "Storage Blob Data Owner"
+  principal_id         = local.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+resource "azurerm_role_assignment" "deployment_blobs" {
+  scope                = azurerm_storage_container.deployment.id
+  role_definition_name = "Storage Blob Data Contributor"
   principal_id         = local.principal_id
   principal_type       = "ServicePrincipal"
 }

@@ -65,7 +65,7 @@ resource "azurerm_application_insights" "funclet" {
 # --- storage -----------------------------------------------------------------------------------
 
 # The host's blobs (keys, timer locks), the deployment package and Funclet's tables, and nothing
-# else: the app's data roles are granted on the whole account (access.tf). Shared keys are off.
+# else. The app's blob roles are granted per container (access.tf). Shared keys are off.
 resource "azurerm_storage_account" "funclet" {
   #checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration reaches its host and deployment storage over the public endpoint; shared keys are off, so access is by Entra ID and RBAC only.
   #checkov:skip=CKV_AZURE_59: as CKV_AZURE_35; blob public access is off (allow_nested_items_to_be_public = false).
@@ -98,6 +98,8 @@ resource "azurerm_storage_account" "funclet" {
   }
 
   blob_properties {
+    # A replaced app package keeps its previous version (the app's identity may write it).
+    versioning_enabled = true
     delete_retention_policy {
       days = 7
     }
@@ -117,6 +119,16 @@ resource "azurerm_storage_account" "funclet" {
 resource "azurerm_storage_container" "deployment" {
   #checkov:skip=CKV2_AZURE_21: blob read logging would record every package read at each instance start; the account's activity is in the storage resource logs when wanted.
   name                  = "app-package"
+  storage_account_id    = azurerm_storage_account.funclet.id
+  container_access_type = "private"
+}
+
+# The containers the Functions host keeps its state in (timer schedules and singleton locks;
+# function keys), created here so the app needs no right to create containers.
+resource "azurerm_storage_container" "host" {
+  #checkov:skip=CKV2_AZURE_21: the host reads its locks and keys many times a minute; logging each read would be noise, and the account's activity is in the storage resource logs when wanted.
+  for_each              = toset(["azure-webjobs-hosts", "azure-webjobs-secrets"])
+  name                  = each.key
   storage_account_id    = azurerm_storage_account.funclet.id
   container_access_type = "private"
 }

@@ -1,9 +1,11 @@
 // What the Function App's identity may do inside its own resource group, and nothing more:
 // - Storage Table Data Contributor: Funclet's state (FUNCLET_TABLE_ACCOUNT_URL).
-// - Storage Blob Data Owner: the Functions host's storage (AzureWebJobsStorage: keys, timer
-//   schedule and singleton locks, in containers it creates itself) and the Flex Consumption
-//   deployment container. The host creates its containers at runtime, so a container-scoped
-//   assignment would break it; the account holds nothing but this app's data (storage.bicep).
+// - Storage Blob Data Owner on the host's two containers only (AzureWebJobsStorage: keys, timer
+//   schedule and singleton locks; storage.bicep creates them), never on the account.
+// - Storage Blob Data Contributor on the deployment container only: Flex Consumption uploads and
+//   reads the app package with the app's identity, so this is the one grant that cannot be
+//   narrowed further: code running as the app can replace its own package. Nothing else in the
+//   account is writable to it (blob versioning and soft delete keep the previous package).
 // - Storage Queue Data Contributor: only when grantQueueAccess is set. Funclet has no queue
 //   triggers and the host does not need queues for HTTP and timer triggers.
 // - Key Vault Secrets User on the vault: resolves the Key Vault references.
@@ -13,6 +15,8 @@
 
 param principalId string
 param storageAccountName string
+param deploymentContainerName string
+param hostContainerNames array
 param vaultName string
 param appInsightsName string
 param grantQueueAccess bool
@@ -26,6 +30,7 @@ param secretsOfficerPrincipalType string
 var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
@@ -34,6 +39,16 @@ var roles = {
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for containerName in hostContainerNames: {
+    name: '${storageAccountName}/default/${containerName}'
+  }
+]
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageAccountName}/default/${deploymentContainerName}'
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -54,13 +69,25 @@ resource tables 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource blobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: storage
-  name: guid(storage.id, principalId, roles.storageBlobDataOwner)
+resource hostBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (containerName, i) in hostContainerNames: {
+    scope: hostContainers[i]
+    name: guid(hostContainers[i].id, principalId, roles.storageBlobDataOwner)
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    }
+  }
+]
+
+resource deploymentBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: deploymentContainer
+  name: guid(deploymentContainer.id, principalId, roles.storageBlobDataContributor)
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }
 

@@ -1,7 +1,7 @@
 // The one storage account of a Funclet deployment: the Functions host's own blobs (keys, timer
 // locks), the Flex Consumption deployment package container, and Funclet's tables (one record
-// per pod, per node). Nothing else lives here, which is why the app's data roles are granted on
-// the whole account (appAccess.bicep). Shared keys are off: every client, the host included,
+// per pod, per node). The host's containers are created here, so that the app's blob roles are
+// granted per container (appAccess.bicep). Shared keys are off: every client, the host included,
 // authenticates with the app's managed identity.
 
 param name string
@@ -17,6 +17,11 @@ param tablePrefix string
 @description('Replication: ZRS keeps the state through a zone outage where the region has zones.')
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS'])
 param skuName string
+
+// The containers the Functions host keeps its state in: timer schedules and singleton locks
+// (azure-webjobs-hosts) and function keys (azure-webjobs-secrets). Created here rather than by the
+// host, so the app needs no right to create containers.
+var hostContainerNames = ['azure-webjobs-hosts', 'azure-webjobs-secrets']
 
 // The tables core/state/tables.ts opens (pods, nodes). The app creates them on first use anyway;
 // creating them here makes a deployment's state visible before the first invocation.
@@ -79,6 +84,8 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: storage
   name: 'default'
   properties: {
+    // A replaced app package keeps its previous version (the app's identity may write it).
+    isVersioningEnabled: true
     deleteRetentionPolicy: {
       enabled: true
       days: 7
@@ -98,6 +105,16 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for containerName in hostContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -114,4 +131,6 @@ output name string = storage.name
 output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output tableEndpoint string = storage.properties.primaryEndpoints.table
+output deploymentContainerName string = deploymentContainer.name
+output hostContainerNames array = [for (n, i) in hostContainerNames: hostContainers[i].name]
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
