@@ -13,7 +13,7 @@ import type { KubeletApiCall } from './client.ts';
 import { serveContainerLogs } from './followLogs.ts';
 import { parseLogOptions } from './logOptions.ts';
 import { resourceMetricsText } from './resourceMetrics.ts';
-import type { Summary } from './statsSummary.ts';
+import type { Summary, SummaryAnswer } from './statsSummary.ts';
 
 export interface KubeletEndpointDeps {
   node: string;
@@ -36,15 +36,23 @@ const streamingPaths = ['/exec/', '/attach/', '/portForward/', '/run/'];
 export function kubeletEndpointHandler(deps: KubeletEndpointDeps): KubeletRequestHandler {
   const now = deps.now ?? Date.now;
   const statsTtlMs = deps.statsTtlMs ?? 10_000;
-  let stats: { atMs: number; summary: Promise<Summary> } | undefined;
+  let stats: { untilMs: number; summary: Promise<Summary> } | undefined;
 
+  // One summary serves every caller for a while: metrics-server's scrapes and a node proxy
+  // request in the same moment cost one function call, and a provider whose figures change once
+  // a minute (ACI, ECS) is asked at most twice a minute, however often metrics-server scrapes.
   const summary = (): Promise<Summary> => {
-    if (stats && now() - stats.atMs < statsTtlMs) return stats.summary;
+    if (stats && now() < stats.untilMs) return stats.summary;
+    const askedAtMs = now();
+    let untilMs = askedAtMs + statsTtlMs;
     const pending = deps.call({ op: 'statsSummary', node: deps.node }).then((answer) => {
       if (answer.status !== 200) throw new Error(errorText(answer.body, answer.status));
-      return answer.body as Summary;
+      const { freshForMs, ...summary } = answer.body as SummaryAnswer;
+      if (freshForMs !== undefined) untilMs = askedAtMs + Math.max(statsTtlMs, freshForMs);
+      if (stats?.summary === pending) stats = { untilMs, summary: pending };
+      return summary;
     });
-    stats = { atMs: now(), summary: pending };
+    stats = { untilMs, summary: pending };
     pending.catch(() => {
       if (stats?.summary === pending) stats = undefined;
     });

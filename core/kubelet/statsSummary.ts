@@ -47,7 +47,13 @@ export interface Summary {
   pods: PodSummary[];
 }
 
-export async function statsSummary(deps: KubeletDeps): Promise<Summary> {
+/** What the kubeletApi function answers: the summary, and how long it is worth reusing. */
+export interface SummaryAnswer extends Summary {
+  /** The provider's figures change at this grain at best; the relay keeps the answer this long. */
+  freshForMs?: number;
+}
+
+export async function statsSummary(deps: KubeletDeps): Promise<SummaryAnswer> {
   const node = deps.node.name;
   const [pods, records, nodeObject] = await Promise.all([
     deps.kube.core
@@ -94,6 +100,10 @@ export async function statsSummary(deps: KubeletDeps): Promise<Summary> {
       ),
     },
     pods: podSummaries,
+    // Half a grain: a new figure is seen within half a minute of the provider publishing it.
+    ...(hasStats(deps.provider) && deps.provider.statsGrainMs !== undefined
+      ? { freshForMs: deps.provider.statsGrainMs / 2 }
+      : {}),
   };
 }
 

@@ -72,6 +72,11 @@ export function hasLogs(provider: Provider): provider is Provider & LogsProvider
  */
 export interface StatsProvider {
   podStats(refs: readonly ProviderRef[]): Promise<PodStats[]>;
+  /**
+   * How often the provider's figures change (its metrics' grain): callers need not ask again
+   * sooner. Absent: the figures are live.
+   */
+  readonly statsGrainMs?: number;
 }
 
 export function hasStats(provider: Provider): provider is Provider & StatsProvider {

@@ -44,7 +44,7 @@ for (const providerName of ['mock', 'aci'] as const) {
           ) === true,
         { timeoutMs: 30_000, intervalMs: 250 },
       );
-      const script =
+      const script: { annotations: Record<string, string>; env: { name: string; value: string }[] } =
         providerName === 'mock'
           ? { annotations: { 'funclet.io/mock-cpu': '250m', 'funclet.io/mock-memory': '64Mi' }, env: [] }
           : {

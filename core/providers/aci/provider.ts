@@ -147,6 +147,8 @@ export function createAciProvider(
 
   return {
     name: 'aci',
+    // Azure Monitor's container group metrics come at a one-minute grain.
+    statsGrainMs: 60_000,
 
     async createPod(pod: ResolvedPod): Promise<ProviderRef> {
       const name = containerGroupName(pod);

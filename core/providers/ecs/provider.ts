@@ -180,6 +180,8 @@ export function createEcsProvider(
 
   return {
     name: 'ecs',
+    // Container Insights publishes one figure a minute.
+    statsGrainMs: 60_000,
 
     async createPod(pod) {
       const forPod = `${pod.namespace}/${pod.name}`;

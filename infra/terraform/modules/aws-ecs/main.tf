@@ -26,9 +26,11 @@ resource "aws_ecs_cluster" "funclet" {
   name = var.name
   tags = local.tags
 
+  # Enhanced observability publishes per-task and per-container CPU and memory, which the
+  # virtual nodes' /stats/summary and kubectl top read (core/providers/ecs/stats.ts).
   setting {
     name  = "containerInsights"
-    value = "enabled"
+    value = "enhanced"
   }
 }
 
