@@ -1,8 +1,15 @@
 /**
- * The test command. Starts one real control plane (with metrics-server registered as its
- * metrics.k8s.io APIService), one Azurite and one moto server for the whole run, hands their coordinates to the test files through FUNCLET_TEST_ENV, runs node's
- * test runner over test/unit and test/integration (or the files given), and stops everything
- * afterwards, whatever happens.
+ * The test command. Builds (or finds cached) the control plane and metrics-server from their Go
+ * modules; starts one real control plane (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler, with metrics-server registered as its metrics.k8s.io APIService), one Azurite
+ * and one moto server for the whole run; hands their coordinates to the test files through
+ * FUNCLET_TEST_ENV; runs node's test runner over test/unit, test/infra, test/integration and
+ * test/e2e two files at a time, then test/disruptive alone (it restarts the API server), or
+ * over the files given; and stops everything afterwards, whatever happens.
+ *
+ * Every test and suite has a time limit (FUNCLET_TEST_TIMEOUT_MS, 10 minutes by default), so one
+ * that hangs fails instead of stalling the run. The last line counts passed, failed (cancelled
+ * included) and skipped tests.
  *
  *   node test/run.ts [test files...]
  */
@@ -20,6 +27,8 @@ import { startAzurite, type Azurite } from './support/azurite.ts';
 import { startMoto, type Moto } from './support/moto.ts';
 import type { TestEnv } from './support/env.ts';
 
+/** The longest any one test or suite may take before it fails as hung. */
+const testTimeoutMs = Number(process.env.FUNCLET_TEST_TIMEOUT_MS ?? 600_000);
 const log = (line: string) => process.stderr.write(`[test/run] ${line}\n`);
 const graceSeconds = Number(process.env.FUNCLET_TEST_NODE_MONITOR_GRACE_SECONDS ?? 20);
 
@@ -110,15 +119,16 @@ async function main(): Promise<number> {
             },
             { patterns: ['test/disruptive/**/*.test.ts'], concurrency: '1' },
           ];
-    const totals = { passed: 0, failed: 0 };
+    const totals = { passed: 0, failed: 0, skipped: 0 };
     let exitCode = 0;
     for (const phase of phases) {
       const result = await runTests(phase.patterns, phase.concurrency, envFile);
       totals.passed += result.passed;
       totals.failed += result.failed;
+      totals.skipped += result.skipped;
       if (result.code !== 0) exitCode = result.code;
     }
-    process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
+    process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
     return exitCode;
   } finally {
     await control.close();
@@ -130,28 +140,39 @@ function runTests(
   patterns: string[],
   concurrency: string,
   envFile: string,
-): Promise<{ code: number; passed: number; failed: number }> {
+): Promise<{ code: number; passed: number; failed: number; skipped: number }> {
   const child = spawn(
     process.execPath,
-    ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...patterns],
+    [
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${concurrency}`,
+      `--test-timeout=${testTimeoutMs}`,
+      ...patterns,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FUNCLET_TEST_ENV: envFile } },
   );
   // The summary lines come before the details of failed tests, which can be long: read them as they pass.
-  const counts = { pass: 0, fail: 0, cancelled: 0 };
+  const counts = { pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
   let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     const lines = (partial + chunk.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      const m = /^ℹ (pass|fail|cancelled) (\d+)$/.exec(line.trim());
+      const m = /^ℹ (pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line.trim());
       if (m) counts[m[1] as keyof typeof counts] = Number(m[2]);
     }
   });
   return new Promise((resolve) =>
     child.once('close', (code) => {
       // A test cancelled (its before hook failed, say) did not pass: it counts as failed.
-      resolve({ code: code ?? 1, passed: counts.pass, failed: counts.fail + counts.cancelled });
+      resolve({
+        code: code ?? 1,
+        passed: counts.pass,
+        failed: counts.fail + counts.cancelled,
+        skipped: counts.skipped + counts.todo,
+      });
     }),
   );
 }
