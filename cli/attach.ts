@@ -1,126 +1,134 @@
 /**
  * `funclet attach`: connects a cluster to a Funclet deployment. With the operator's admin
- * kubeconfig, it installs infra/k8s (namespace, ServiceAccounts, least-privilege RBAC), makes a
- * credential for the funclet ServiceAccount and hands back the kubeconfig the Function App keeps
- * in its Key Vault (FUNCLET_KUBECONFIG): server, CA and that token, nothing of the admin's. Given
- * the webhook URL, secret and node names, it also installs the relay and its Secret.
+ * kubeconfig (used to install and to issue, never stored or printed), it installs infra/k8s and
+ * makes the functions' credential, and writes the kubeconfig the Function App keeps as
+ * FUNCLET_KUBECONFIG (its Key Vault secret, or a file of mode 0600). Given the webhook URL,
+ * secret and relay image, it also installs the relay, its Secret and its NetworkPolicy narrowed
+ * to this cluster's API server.
  *
- * The credential. The functions run outside the cluster and cannot refresh a token, so by default
- * they get a token that does not expire: a `kubernetes.io/service-account-token` Secret
- * (funclet-system/funclet-token-<random>, labelled funclet.io/credential=functions) that the token
- * controller fills. It stays valid until the Secret or the ServiceAccount is deleted, which is how
- * it is revoked; `rotateToken` makes a new one and leaves the old to delete once replaced. With
- * `tokenExpirationSeconds`, a TokenRequest token is minted instead; it expires (the API server may
- * shorten the lifetime asked for, and the expiry is reported), after which every function fails
- * until `funclet attach` runs again and the vault secret is updated.
+ * The credential (cli/identity.ts). By default each virtual node is system:node:<name>, with a
+ * client certificate issued through the CSR API: a key made here, the request approved with the
+ * admin's rights; the nodes renew their certificates themselves. Where a cluster cannot give
+ * nodes that identity, `identity: 'service-account'` is the weaker fallback: an expiring token of
+ * the funclet ServiceAccount, renewed by the functions too. The kubeconfig holds private keys or a
+ * token: it is written to the store only, never printed, never logged.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException,
-  CoreV1Api,
   KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1NetworkPolicy,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { kubeconfigDocument } from '../core/kube/kubeconfig.ts';
+import type { KubeconfigStore } from '../core/kube/kubeconfigStore.ts';
+import { functionUrlProblem, splitFunctionKey } from '../core/relay/outgoing.ts';
+import { nodeIdentityKubeconfig, serviceAccountFallbackKubeconfig, type CredentialKind } from './identity.ts';
 import { applyManifests, k8sManifestDir, readManifests } from './manifests.ts';
 import { minSecretLength, RelaySetting } from './relay.ts';
-import { caPemOf, functionServiceAccount, functionServiceAccountKubeconfig } from './serviceAccount.ts';
+import { apiServerEndpoints, narrowedRelayPolicy } from './relayNetworkPolicy.ts';
+import { caPemOf } from './serviceAccount.ts';
 
 export interface AttachOptions {
-  /** The admin kubeconfig document. Used to install and mint, never stored or printed. */
+  /** The admin kubeconfig document. Used to install and issue, never stored or printed. */
   adminKubeconfigText: string;
   /** A context of the admin kubeconfig other than its current one. */
   adminContext?: string;
-  /** podEvents' URL with its function key (`...?code=`): the relay's FUNCLET_WEBHOOK_URL. */
+  /** The virtual nodes (FUNCLET_NODES' names): each gets its own credential; the relay watches them. */
+  nodes: string[];
+  /** node (the default): a system:node: certificate per node; service-account: the weaker fallback. */
+  identity?: CredentialKind;
+  /** Node identity: the certificates' lifetime asked of the signer (its default otherwise). */
+  certificateExpirationSeconds?: number;
+  /** The fallback's token lifetime (at least 600 s; 24 h by default); the functions renew it. */
+  tokenExpirationSeconds?: number;
+  /** Where the kubeconfig goes (Key Vault secret, file): it is never printed. */
+  store: KubeconfigStore;
+  /**
+   * podEvents' URL: the relay's FUNCLET_WEBHOOK_URL. Given with its key (`...?code=<key>`, as the
+   * portal shows it), the key is taken out of the URL into FUNCLET_FUNCTION_KEY.
+   */
   webhookUrl?: string;
   /** The Function App's FUNCLET_WEBHOOK_SECRET. */
   webhookSecret?: string;
-  /** The virtual nodes the relay watches. */
-  nodes?: string[];
+  /** The function key, sent as x-functions-key (when the URL does not carry it). */
+  functionKey?: string;
   /** The relay image (infra/relay/Dockerfile), best pinned by digest. Required with the relay. */
   relayImage?: string;
-  /** Mint an expiring TokenRequest token instead of the non-expiring Secret-based one. */
-  tokenExpirationSeconds?: number;
-  /** Make a new Secret-based token even if one exists; the older ones stay valid until deleted. */
-  rotateToken?: boolean;
-  /** Receives the kubeconfig (when not written to a file) or the report of where it went. */
+  /** Where the relay reaches the Function App when it has a private endpoint (its subnet). */
+  functionAppCidrs?: string[];
+  /** Reports where the kubeconfig went. */
   out: (text: string) => void;
-  /** Progress and next steps; never the kubeconfig. */
+  /** Progress and next steps; never a credential. */
   log?: (line: string) => void;
-  /** Write the kubeconfig here (mode 0600) instead of passing it to `out`. */
-  writeFile?: string;
 }
 
 export interface AttachResult {
+  /** For the caller in this process (tests); the CLI prints none of it. */
   kubeconfig: string;
   credential:
-    | { kind: 'serviceAccountTokenSecret'; secret: string; previous: string[] }
-    | { kind: 'tokenRequest'; expiresAt: string | undefined };
+    | { kind: 'node'; expiresAt: Record<string, string> }
+    | { kind: 'service-account'; expiresAt: string | undefined };
   relay?: { nodes: string[]; image: string };
 }
 
-/** The Secrets holding the functions' non-expiring tokens: generated names, found by label. */
-export const functionTokenSecret = {
-  namespace: functionServiceAccount.namespace,
-  generateName: 'funclet-token-',
-  label: 'funclet.io/credential',
-  labelValue: 'functions',
-} as const;
 /** The relay's Secret, read by infra/k8s/relay-deployment.yaml. */
 export const relaySecret = { namespace: 'funclet-system', name: 'funclet-relay' };
 
 const relayDeploymentName = 'funclet-relay';
+const relayNetworkPolicyName = 'funclet-relay';
 const nodeName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const defaultTokenExpirationSeconds = 24 * 3600;
 
 export async function runAttach(options: AttachOptions): Promise<AttachResult> {
   const log = options.log ?? (() => undefined);
-  const relay = relayRequest(options);
+  const nodes = checkedNodes(options);
+  const relay = relayRequest(options, nodes);
   const admin = new KubeConfig();
   admin.loadFromString(options.adminKubeconfigText);
   if (options.adminContext !== undefined) admin.setCurrentContext(options.adminContext);
   const cluster = admin.getCurrentCluster();
   if (!cluster) throw new Error('the admin kubeconfig has no current cluster');
-  const caPem = caPemOf(cluster); // refuse before changing anything in the cluster
+  caPemOf(cluster); // refuse before changing anything in the cluster
 
   let kubeconfig: string;
   let credential: AttachResult['credential'];
-  if (options.tokenExpirationSeconds === undefined) {
-    const rbac = readManifests();
-    await applyManifests(admin, rbac);
-    log(`applied infra/k8s to ${cluster.server}: ${rbac.map(describe).join(', ')}`);
-    const where = await ensureTokenSecret(admin.makeApiClient(CoreV1Api), options.rotateToken === true, log);
-    kubeconfig = kubeconfigDocument({
-      server: cluster.server,
-      caPem,
-      user: functionServiceAccount.name,
-      token: where.token,
+  if ((options.identity ?? 'node') === 'node') {
+    const issued = await nodeIdentityKubeconfig(admin, nodes, {
+      expirationSeconds: options.certificateExpirationSeconds,
+      log,
     });
-    credential = { kind: 'serviceAccountTokenSecret', secret: where.secret, previous: where.previous };
+    kubeconfig = issued.kubeconfig;
+    credential = { kind: 'node', expiresAt: issued.expiresAt };
+    log(`applied infra/k8s to ${cluster.server}; the nodes renew their certificates before they expire`);
   } else {
-    const seconds = options.tokenExpirationSeconds;
+    const seconds = options.tokenExpirationSeconds ?? defaultTokenExpirationSeconds;
     if (!Number.isInteger(seconds) || seconds < 600)
       throw new Error(
         'tokenExpirationSeconds must be a whole number of at least 600 (the API server minimum)',
       );
-    kubeconfig = await functionServiceAccountKubeconfig(admin, { expirationSeconds: seconds });
-    log(`applied infra/k8s to ${cluster.server}`);
-    // The API server may shorten the lifetime asked for: report the token's own expiry.
-    const expiresAt = tokenExpiry(kubeconfig);
+    const minted = await serviceAccountFallbackKubeconfig(admin, nodes, { expirationSeconds: seconds });
+    kubeconfig = minted.kubeconfig;
+    credential = { kind: 'service-account', expiresAt: minted.expiresAt };
     log(
-      `minted a TokenRequest token that expires at ${expiresAt ?? 'an unreported time'}; run funclet attach again and update the vault before then`,
+      `applied infra/k8s to ${cluster.server}; the ServiceAccount fallback's token expires at ${minted.expiresAt ?? 'an unreported time'} and the functions renew it before then`,
     );
-    credential = { kind: 'tokenRequest', expiresAt };
   }
   assertNoAdminCredentials(kubeconfig, admin);
+
+  // The NetworkPolicy is narrowed whether or not the relay is installed now.
+  const policy = narrowedRelayPolicy(
+    relayNetworkPolicyManifest(),
+    await apiServerEndpoints(admin),
+    options.functionAppCidrs,
+  );
+  await applyManifests(admin, [policy]);
 
   let relayResult: AttachResult['relay'];
   if (relay) {
     await applyManifests(admin, [
-      relaySecretObject(relay.webhookUrl, relay.webhookSecret),
+      relaySecretObject(relay),
       relayDeploymentFor(relayDeploymentManifest(), relay),
     ]);
     relayResult = { nodes: relay.nodes, image: relay.image };
@@ -130,159 +138,96 @@ export async function runAttach(options: AttachOptions): Promise<AttachResult> {
     log(`watch it come up: kubectl -n funclet-system rollout status deployment/${relayDeploymentName}`);
   }
 
-  if (options.writeFile !== undefined) {
-    // Truncate and restrict first: a mode given to writeFileSync applies only to a new file, and
-    // the token must never sit in a file others can read.
-    writeFileSync(options.writeFile, '', { mode: 0o600 });
-    chmodSync(options.writeFile, 0o600);
-    writeFileSync(options.writeFile, kubeconfig);
-    options.out(`wrote the funclet ServiceAccount's kubeconfig to ${options.writeFile} (mode 0600)\n`);
-  } else {
-    options.out(kubeconfig);
-  }
-  log(
-    "store it as the Function App's FUNCLET_KUBECONFIG: az keyvault secret set --vault-name <vault> --name funclet-kubeconfig --file <kubeconfig>, then az functionapp restart",
+  await options.store.write(kubeconfig);
+  options.out(
+    `wrote the functions' kubeconfig (${credential.kind === 'node' ? 'node identity' : 'ServiceAccount fallback'}) to ${options.store.where}\n`,
   );
+  log('restart the Function App (az functionapp restart) so that every instance reads it');
   return { kubeconfig, credential, relay: relayResult };
+}
+
+function checkedNodes(options: AttachOptions): string[] {
+  const nodes = [...new Set(options.nodes)];
+  const bad = nodes.filter((n) => !nodeName.test(n));
+  if (nodes.length === 0)
+    throw new Error('funclet attach: name the virtual nodes (FUNCLET_NODES) it attaches');
+  if (bad.length > 0)
+    throw new Error(`funclet attach: ${bad.map((n) => `"${n}"`).join(', ')} is not a valid node name`);
+  return nodes;
 }
 
 interface RelayRequest {
   webhookUrl: string;
   webhookSecret: string;
+  functionKey?: string;
   nodes: string[];
   image: string;
 }
 
 /** The relay's inputs, all or none, checked before anything touches the cluster. */
-function relayRequest(options: AttachOptions): RelayRequest | undefined {
-  const given = {
-    webhookUrl: options.webhookUrl,
-    webhookSecret: options.webhookSecret,
-    nodes: options.nodes?.length ? options.nodes : undefined,
-  };
+function relayRequest(options: AttachOptions, nodes: string[]): RelayRequest | undefined {
+  const given = { webhookUrl: options.webhookUrl, webhookSecret: options.webhookSecret };
   const missing = Object.entries(given).filter(([, v]) => v === undefined || v === '');
-  if (missing.length === 3) return undefined;
+  if (missing.length === 2) return undefined;
   const problems: string[] = [];
   if (missing.length > 0)
     problems.push(
-      `the relay needs webhookUrl, webhookSecret and nodes together; missing ${missing.map(([k]) => k).join(', ')}`,
+      `the relay needs webhookUrl and webhookSecret together; missing ${missing.map(([k]) => k).join(', ')}`,
     );
-  const { webhookUrl = '', webhookSecret = '', nodes = [] } = given;
-  if (webhookUrl !== '' && (!URL.canParse(webhookUrl) || !/^https?:$/.test(new URL(webhookUrl).protocol)))
-    problems.push(`webhookUrl (${RelaySetting.webhookUrl}) must be an http(s) URL`);
+  const split = splitFunctionKey(given.webhookUrl ?? '');
+  const functionKey = options.functionKey ?? split.functionKey;
+  const webhookUrl = split.url;
+  const webhookSecret = given.webhookSecret ?? '';
+  const urlProblem = webhookUrl === '' ? undefined : functionUrlProblem(webhookUrl);
+  if (urlProblem !== undefined) problems.push(`webhookUrl (${RelaySetting.webhookUrl}) ${urlProblem}`);
   if (webhookSecret !== '' && webhookSecret.length < minSecretLength)
     problems.push(`webhookSecret must be at least ${minSecretLength} characters`);
-  for (const n of nodes) if (!nodeName.test(n)) problems.push(`node "${n}" is not a valid node name`);
   const image = options.relayImage?.trim() ?? '';
   if (image === '')
     problems.push('relayImage is required with the relay: build infra/relay/Dockerfile and push it');
   if (problems.length > 0) throw new Error(`funclet attach: ${problems.join('; ')}`);
-  return { webhookUrl, webhookSecret, nodes, image };
+  return { webhookUrl, webhookSecret, functionKey, nodes, image };
+}
+
+function manifestOf(file: string, kind: string, name: string): KubernetesObject {
+  const found = readManifests(k8sManifestDir, [file]).find(
+    (o) => o.kind === kind && o.metadata?.name === name,
+  );
+  if (!found) throw new Error(`${join(k8sManifestDir, file)} holds no ${kind} ${name}`);
+  return found;
 }
 
 /** infra/k8s/relay-deployment.yaml: readManifests() leaves it out of the RBAC it applies. */
 function relayDeploymentManifest(): V1Deployment {
-  const file = 'relay-deployment.yaml';
-  const deployment: V1Deployment | undefined = readManifests(k8sManifestDir, [file]).find(
-    (o) => o.kind === 'Deployment' && o.metadata?.name === relayDeploymentName,
-  );
-  if (!deployment)
-    throw new Error(`${join(k8sManifestDir, file)} holds no Deployment ${relayDeploymentName}`);
-  return deployment;
+  return manifestOf('relay-deployment.yaml', 'Deployment', relayDeploymentName);
 }
 
-/**
- * The funclet ServiceAccount's newest Secret-based token, or a new one. A Secret-based token has
- * no iat, exp or jti: recreating a Secret under the same name would mint the very same token.
- * So each token Secret gets a fresh generated name, and rotating creates another one while the
- * previous stay valid until the operator deletes them, after the vault holds the new kubeconfig.
- */
-async function ensureTokenSecret(
-  core: CoreV1Api,
-  rotate: boolean,
-  log: (line: string) => void,
-): Promise<{ token: string; secret: string; previous: string[] }> {
-  const { namespace } = functionTokenSecret;
-  const listed = await core.listNamespacedSecret({
-    namespace,
-    labelSelector: `${functionTokenSecret.label}=${functionTokenSecret.labelValue}`,
-  });
-  const existing = listed.items
-    .filter(
-      (s) =>
-        s.type === 'kubernetes.io/service-account-token' &&
-        s.metadata?.annotations?.['kubernetes.io/service-account.name'] === functionServiceAccount.name &&
-        s.metadata.deletionTimestamp === undefined,
-    )
-    .sort(
-      (a, b) =>
-        (b.metadata?.creationTimestamp?.getTime() ?? 0) - (a.metadata?.creationTimestamp?.getTime() ?? 0),
-    );
-  const reuse = rotate ? undefined : existing[0]?.metadata?.name;
-  const name =
-    reuse ??
-    (
-      await core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: {
-            generateName: functionTokenSecret.generateName,
-            labels: {
-              'app.kubernetes.io/part-of': 'funclet',
-              [functionTokenSecret.label]: functionTokenSecret.labelValue,
-            },
-            annotations: { 'kubernetes.io/service-account.name': functionServiceAccount.name },
-          },
-          type: 'kubernetes.io/service-account-token',
-        },
-      })
-    ).metadata!.name!;
-  // The token controller (kube-controller-manager) fills data.token shortly after creation.
-  const token = await waitFor(
-    `the token controller to fill Secret ${namespace}/${name} (without one, pass tokenExpirationSeconds)`,
-    async () => {
-      const encoded = (await readSecret(core, { namespace, name }))?.data?.token;
-      return encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined;
-    },
-  );
-  const previous = existing.map((s) => s.metadata!.name!).filter((n) => n !== name);
-  log(
-    `${reuse ? 'reused' : 'created'} Secret ${namespace}/${name}: a token that does not expire; revoke it with kubectl -n ${namespace} delete secret ${name}`,
-  );
-  if (previous.length > 0)
-    log(
-      `older tokens stay valid until deleted; once the vault holds the new kubeconfig: kubectl -n ${namespace} delete secret ${previous.join(' ')}`,
-    );
-  return { token, secret: `${namespace}/${name}`, previous };
+function relayNetworkPolicyManifest(): V1NetworkPolicy {
+  return manifestOf('relay-networkpolicy.yaml', 'NetworkPolicy', relayNetworkPolicyName);
 }
 
-/** The `exp` of the JWT in a kubeconfig made by kubeconfigDocument, as an ISO time. */
-function tokenExpiry(kubeconfig: string): string | undefined {
-  const doc = JSON.parse(kubeconfig) as { users?: { user?: { token?: string } }[] };
-  const payload = doc.users?.[0]?.user?.token?.split('.')[1];
-  if (payload === undefined) return undefined;
-  const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: number };
-  return exp === undefined ? undefined : new Date(exp * 1000).toISOString();
-}
-
-function relaySecretObject(webhookUrl: string, webhookSecret: string): V1Secret & KubernetesObject {
+function relaySecretObject(relay: RelayRequest): V1Secret & KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { ...relaySecret, labels: { 'app.kubernetes.io/part-of': 'funclet' } },
     type: 'Opaque',
-    stringData: { [RelaySetting.webhookUrl]: webhookUrl, [RelaySetting.webhookSecret]: webhookSecret },
+    stringData: {
+      [RelaySetting.webhookUrl]: relay.webhookUrl,
+      [RelaySetting.webhookSecret]: relay.webhookSecret,
+      ...(relay.functionKey === undefined ? {} : { [RelaySetting.functionKey]: relay.functionKey }),
+    },
   };
 }
 
 /**
  * The Deployment of infra/k8s/relay-deployment.yaml with the image and nodes set, and a hash of
  * the webhook settings in the pod template: env from a Secret is read at container start only,
- * so a changed URL or secret must roll the pod.
+ * so a changed URL, secret or key must roll the pod.
  */
 export function relayDeploymentFor(
   manifest: V1Deployment,
-  relay: { webhookUrl: string; webhookSecret: string; nodes: string[]; image: string },
+  relay: { webhookUrl: string; webhookSecret: string; functionKey?: string; nodes: string[]; image: string },
 ): V1Deployment & KubernetesObject {
   const deployment = structuredClone(manifest) as V1Deployment & KubernetesObject;
   const template = deployment.spec?.template;
@@ -293,7 +238,9 @@ export function relayDeploymentFor(
   const nodes = env.find((e) => e.name === RelaySetting.nodes);
   if (nodes) nodes.value = relay.nodes.join(',');
   else env.push({ name: RelaySetting.nodes, value: relay.nodes.join(',') });
-  const digest = createHash('sha256').update(`${relay.webhookUrl}\n${relay.webhookSecret}`).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${relay.webhookUrl}\n${relay.webhookSecret}\n${relay.functionKey ?? ''}`)
+    .digest('hex');
   template.metadata = {
     ...template.metadata,
     annotations: { ...template.metadata?.annotations, 'funclet.io/relay-secret-sha256': digest },
@@ -302,8 +249,8 @@ export function relayDeploymentFor(
 }
 
 /**
- * Defence in depth: the kubeconfig is built from the server, the CA and the new token only, and
- * this checks that none of the admin user's secrets slipped in.
+ * Defence in depth: the kubeconfig is built from the server, the CA and the new credential only,
+ * and this checks that none of the admin user's secrets slipped in.
  */
 function assertNoAdminCredentials(kubeconfig: string, admin: KubeConfig): void {
   const user = admin.getCurrentUser();
@@ -311,31 +258,5 @@ function assertNoAdminCredentials(kubeconfig: string, admin: KubeConfig): void {
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
   if (secrets.some((s) => kubeconfig.includes(s)))
-    throw new Error('refusing to output a kubeconfig that holds the admin credentials');
-}
-
-async function readSecret(
-  core: CoreV1Api,
-  at: { namespace: string; name: string },
-): Promise<V1Secret | undefined> {
-  try {
-    return await core.readNamespacedSecret(at);
-  } catch (err) {
-    if (err instanceof ApiException && err.code === 404) return undefined;
-    throw err;
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function describe(o: KubernetesObject): string {
-  return `${o.kind ?? '?'} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? '?'}`;
+    throw new Error('refusing to store a kubeconfig that holds the admin credentials');
 }

@@ -21,11 +21,16 @@ commands:
                         the mock provider, the functions and the relay; Ctrl-C stops
   relay                 run the in-cluster relay (FUNCLET_RELAY_NODES, FUNCLET_WEBHOOK_URL,
                         FUNCLET_WEBHOOK_SECRET, FUNCLET_RELAY_PORT, FUNCLET_RELAY_MAX_IN_FLIGHT)
-  attach [--kubeconfig PATH] [--context NAME] [--out FILE] [--token-expiration-seconds N]
-         [--rotate-token] [--webhook-url URL --node NAME... --relay-image IMAGE]
-                        with an admin kubeconfig: install infra/k8s, print (or write, mode 0600)
-                        the kubeconfig for FUNCLET_KUBECONFIG; with the webhook options also the
-                        relay (its secret from $FUNCLET_WEBHOOK_SECRET)
+  attach --node NAME... (--key-vault-secret URI | --out FILE) [--kubeconfig PATH]
+         [--context NAME] [--identity node|service-account] [--certificate-expiration-seconds N]
+         [--token-expiration-seconds N] [--webhook-url URL --relay-image IMAGE]
+         [--function-app-cidr CIDR...]
+                        with an admin kubeconfig: install infra/k8s, issue each virtual node its
+                        system:node: certificate (or the ServiceAccount fallback's token) and
+                        write the kubeconfig for FUNCLET_KUBECONFIG to the vault secret (or a
+                        file, mode 0600); it is never printed. With the webhook options also the
+                        relay (its secret from $FUNCLET_WEBHOOK_SECRET, the function key from the
+                        URL's ?code= or $FUNCLET_FUNCTION_KEY)
 `;
 
 function untilSignal(): Promise<void> {
@@ -63,17 +68,32 @@ async function main(argv: string[]): Promise<number> {
           kubeconfig: { type: 'string' },
           context: { type: 'string' },
           out: { type: 'string', short: 'o' },
+          'key-vault-secret': { type: 'string' },
+          identity: { type: 'string', default: 'node' },
+          'certificate-expiration-seconds': { type: 'string' },
           'token-expiration-seconds': { type: 'string' },
-          'rotate-token': { type: 'boolean', default: false },
           'webhook-url': { type: 'string' },
           node: { type: 'string', multiple: true },
           'relay-image': { type: 'string' },
+          'function-app-cidr': { type: 'string', multiple: true },
         },
       });
       const { runAttach } = await import('./attach.ts');
+      const { fileKubeconfigStore, keyVaultKubeconfigStore } =
+        await import('../core/kube/kubeconfigStore.ts');
+      const identity = values.identity;
+      if (identity !== 'node' && identity !== 'service-account')
+        throw new Error(`--identity must be node or service-account, not ${identity}`);
+      const vaultSecret = values['key-vault-secret'];
+      if ((vaultSecret === undefined) === (values.out === undefined))
+        throw new Error(
+          'give one of --key-vault-secret URI and --out FILE: the kubeconfig holds keys and is never printed',
+        );
+      const store =
+        vaultSecret !== undefined ? keyVaultKubeconfigStore(vaultSecret) : fileKubeconfigStore(values.out!);
+      const seconds = (v: string | undefined) => (v === undefined ? undefined : Number(v));
       const kubeconfigPath =
         values.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
-      const expiration = values['token-expiration-seconds'];
       await runAttach({
         adminKubeconfigText: readFileSync(kubeconfigPath, 'utf8'),
         adminContext: values.context,
@@ -81,13 +101,16 @@ async function main(argv: string[]): Promise<number> {
         // From the environment, never argv (every local user can read a command line); only with
         // --webhook-url, so that a secret exported for other reasons does not ask for a relay.
         webhookSecret: values['webhook-url'] === undefined ? undefined : process.env.FUNCLET_WEBHOOK_SECRET,
-        nodes: values.node,
+        functionKey: process.env.FUNCLET_FUNCTION_KEY,
+        nodes: values.node ?? [],
+        identity,
+        certificateExpirationSeconds: seconds(values['certificate-expiration-seconds']),
+        tokenExpirationSeconds: seconds(values['token-expiration-seconds']),
         relayImage: values['relay-image'],
-        tokenExpirationSeconds: expiration === undefined ? undefined : Number(expiration),
-        rotateToken: values['rotate-token'],
+        functionAppCidrs: values['function-app-cidr'],
+        store,
         out: (text) => process.stdout.write(text),
         log: (line) => process.stderr.write(`${line}\n`),
-        writeFile: values.out,
       });
       return 0;
     }

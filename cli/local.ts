@@ -21,7 +21,7 @@ import { startCluster, type Cluster } from '../test/cluster/cluster.ts';
 import { startAzurite, type Azurite } from '../test/support/azurite.ts';
 import { localWebhookSecret, startEventPath, type EventPath } from './eventPath.ts';
 import { hostContext, timerPayload } from './invocation.ts';
-import { functionServiceAccountKubeconfig } from './serviceAccount.ts';
+import { nodeIdentityKubeconfig } from './identity.ts';
 import { startTimerLoop, type TimerLoop } from './timerLoop.ts';
 
 interface TimerFunction {
@@ -98,7 +98,8 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
     const secret = localWebhookSecret();
     const env = {
       [Setting.nodes]: JSON.stringify([{ name: options.nodeName, provider: 'mock' }]),
-      [Setting.kubeconfig]: await functionServiceAccountKubeconfig(admin, { expirationSeconds: 24 * 3600 }),
+      // The node's own system:node: certificate, as `funclet attach` issues it.
+      [Setting.kubeconfig]: (await nodeIdentityKubeconfig(admin, [options.nodeName])).kubeconfig,
       [Setting.tableConnectionString]: azurite.connectionString,
       [Setting.webhookSecret]: secret,
     };

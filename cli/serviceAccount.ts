@@ -1,23 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigDocument } from '../core/kube/kubeconfig.ts';
-import { applyManifests, readManifests } from './manifests.ts';
 
+/** The ServiceAccount fallback's identity (cli/identity.ts). */
 export const functionServiceAccount = { namespace: 'funclet-system', name: 'funclet' } as const;
 export const relayServiceAccount = { namespace: 'funclet-system', name: 'funclet-relay' } as const;
-
-/**
- * Installs infra/k8s with an admin kubeconfig, then mints a token for the funclet
- * ServiceAccount through the TokenRequest API and returns a kubeconfig holding only that
- * token: server, CA and token, nothing of the admin's credentials.
- */
-export async function functionServiceAccountKubeconfig(
-  admin: KubeConfig,
-  options: { expirationSeconds: number },
-): Promise<string> {
-  await applyManifests(admin, readManifests());
-  return serviceAccountKubeconfig(admin, functionServiceAccount, options);
-}
 
 /** A kubeconfig holding a fresh TokenRequest token of one ServiceAccount (infra/k8s applied already). */
 export async function serviceAccountKubeconfig(

@@ -80,6 +80,11 @@ export interface Config {
   nodes: VirtualNodeConfig[];
   /** The kubeconfig document (YAML or JSON), decoded if the setting held base64. */
   kubeconfig: string;
+  /**
+   * Where the kubeconfig is kept, for writing renewed node certificates back: the Key Vault
+   * secret FUNCLET_KUBECONFIG references, by its URI without a version.
+   */
+  kubeconfigSecretUri?: string;
   tables: TableStorageConfig;
   /** Names the cluster in provider tags so that two clusters sharing an account stay apart. */
   clusterName: string;
@@ -98,6 +103,7 @@ export const Setting = {
   nodeName: 'FUNCLET_NODE_NAME',
   provider: 'FUNCLET_PROVIDER',
   kubeconfig: 'FUNCLET_KUBECONFIG',
+  kubeconfigSecretUri: 'FUNCLET_KUBECONFIG_SECRET_URI',
   tableConnectionString: 'FUNCLET_TABLE_CONNECTION_STRING',
   tableAccountUrl: 'FUNCLET_TABLE_ACCOUNT_URL',
   tablePrefix: 'FUNCLET_TABLE_PREFIX',
@@ -187,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     nodes,
     kubeconfig,
+    kubeconfigSecretUri: url(text(Setting.kubeconfigSecretUri), Setting.kubeconfigSecretUri, problems),
     tables,
     clusterName: text(Setting.clusterName) ?? 'default',
     webhookSecret: text(Setting.webhookSecret),

@@ -3,6 +3,7 @@
  * `npm run build` bundles from here (scripts/bundle.ts) into what package.json's "main" names;
  * the handlers are exported too, so tests can drive the bundle itself.
  */
+export { credentialRenewal } from './credentialRenewal.ts';
 export { leaseRenew } from './leaseRenew.ts';
 export { nodeStatus } from './nodeStatus.ts';
 export { kubeletApi } from './kubeletApi.ts';

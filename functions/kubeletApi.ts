@@ -49,7 +49,7 @@ export function kubeletApiHandler(source: RuntimeSource = sharedRuntime) {
         : {}),
     });
     const deps: KubeletDeps = {
-      kube: runtime.kube,
+      kube: runtime.kubeFor(node.name),
       provider: await runtime.provider(node.provider, log),
       pods: new PodRecords(await runtime.tables.table('pods')),
       nodes: new NodeRecords(await runtime.tables.table('nodes')),

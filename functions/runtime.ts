@@ -2,10 +2,16 @@
  * The composition root: settings -> Kubernetes clients -> tables -> providers. Built lazily on
  * the first invocation of an instance and reused by later ones as a cache of connections only;
  * nothing here holds state that correctness depends on.
+ *
+ * Each virtual node talks to the API server with its own credential (kubeFor): the context named
+ * after it in FUNCLET_KUBECONFIG, a `system:node:<name>` client certificate, so the Node
+ * authorizer and NodeRestriction confine it as they confine a kubelet. A kubeconfig holding a
+ * single ServiceAccount token (the weaker fallback) serves every node.
  */
-import { loadConfig, type Config, type VirtualNodeConfig } from '../core/config.ts';
+import { loadConfig, Setting, type Config, type VirtualNodeConfig } from '../core/config.ts';
 import { kubeClients, type KubeClients, type KubeRequestObserver } from '../core/kube/clients.ts';
-import { kubeConfigFromText } from '../core/kube/kubeconfig.ts';
+import { kubeConfigsByNode } from '../core/kube/kubeconfig.ts';
+import { keyVaultKubeconfigStore, type KubeconfigStore } from '../core/kube/kubeconfigStore.ts';
 import { createLogger, type Logger, type LogSink } from '../core/log.ts';
 import { createProvider, type ProviderOverrides } from '../core/providers/index.ts';
 import type { Provider } from '../core/providers/provider.ts';
@@ -21,7 +27,14 @@ import type { InvocationContext, Timer } from './azure.ts';
 
 export interface Runtime {
   readonly config: Config;
-  readonly kube: KubeClients;
+  /** The API server clients of one configured node, with that node's own credential. */
+  kubeFor(node: string): KubeClients;
+  /** Where FUNCLET_KUBECONFIG is kept, for renewed certificates; none when it is not known. */
+  readonly kubeconfigStore: KubeconfigStore | undefined;
+  /** The kubeconfig in use now: FUNCLET_KUBECONFIG, or what useKubeconfig last gave. */
+  kubeconfig(): string;
+  /** From now on, talks to the API server with this kubeconfig (renewed certificates). */
+  useKubeconfig(text: string): void;
   readonly tables: Tables;
   readonly now: () => number;
   provider(name: ProviderName, logger: Logger): Promise<Provider>;
@@ -34,18 +47,48 @@ export interface RuntimeOptions {
   observe?: { kube?: KubeRequestObserver; tables?: TableRequestObserver };
   /** Provider credentials for tests and the local run; the cloud's own chains otherwise. */
   providers?: ProviderOverrides;
+  /** Where the kubeconfig is kept; from FUNCLET_KUBECONFIG_SECRET_URI (Key Vault) otherwise. */
+  kubeconfigStore?: KubeconfigStore;
 }
 
 /** Validates settings and builds the clients; throws ConfigError naming each bad setting. */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const config = loadConfig(options.env ?? process.env);
-  const kube = kubeClients(kubeConfigFromText(config.kubeconfig), options.observe?.kube);
+  const nodeNames = config.nodes.map((n) => n.name);
+  const clientsFor = (text: string): Map<string, KubeClients> => {
+    // Nodes that share one KubeConfig (the ServiceAccount fallback) share its clients.
+    const shared = new Map<unknown, KubeClients>();
+    const byNode = new Map<string, KubeClients>();
+    for (const [node, kc] of kubeConfigsByNode(text, nodeNames)) {
+      let clients = shared.get(kc);
+      if (!clients) shared.set(kc, (clients = kubeClients(kc, options.observe?.kube)));
+      byNode.set(node, clients);
+    }
+    return byNode;
+  };
+  let kubeconfig = config.kubeconfig;
+  let kube = clientsFor(kubeconfig);
+  const kubeconfigStore =
+    options.kubeconfigStore ??
+    (config.kubeconfigSecretUri === undefined
+      ? undefined
+      : keyVaultKubeconfigStore(config.kubeconfigSecretUri));
   const tables = new Tables(config.tables, options.observe?.tables);
   const now = options.now ?? Date.now;
   const providers = new Map<ProviderName, Promise<Provider>>();
   return {
     config,
-    kube,
+    kubeFor(node) {
+      const clients = kube.get(node);
+      if (!clients) throw new Error(`node ${node} is not one of ${Setting.nodes}`);
+      return clients;
+    },
+    kubeconfigStore,
+    kubeconfig: () => kubeconfig,
+    useKubeconfig(text) {
+      kube = clientsFor(text);
+      kubeconfig = text;
+    },
     tables,
     now,
     provider(name, logger) {
@@ -100,7 +143,7 @@ export function runtimeFor(source: RuntimeSource, logger: Logger): Runtime {
 /** What the node heartbeat needs for one node. */
 export async function nodeDeps(runtime: Runtime, node: VirtualNodeConfig, logger: Logger): Promise<NodeDeps> {
   return {
-    kube: runtime.kube,
+    kube: runtime.kubeFor(node.name),
     provider: await runtime.provider(node.provider, logger),
     records: new NodeRecords(await runtime.tables.table('nodes')),
     now: runtime.now,
@@ -110,12 +153,13 @@ export async function nodeDeps(runtime: Runtime, node: VirtualNodeConfig, logger
 
 /** What reconciling one node's pods needs. */
 export async function podDeps(runtime: Runtime, node: VirtualNodeConfig, logger: Logger): Promise<PodDeps> {
+  const kube = runtime.kubeFor(node.name);
   return {
-    kube: runtime.kube,
+    kube,
     provider: await runtime.provider(node.provider, logger),
     records: new PodRecords(await runtime.tables.table('pods')),
     // One pass (a resync, a batch of pokes) reads each ConfigMap, Secret and Service list once.
-    resolver: perPass(kubeResolverApi(runtime.kube)),
+    resolver: perPass(kubeResolverApi(kube)),
     node: node.name,
     now: runtime.now,
     logger,

@@ -1,4 +1,5 @@
 import {
+  CertificatesV1Api,
   CoordinationV1Api,
   CoreV1Api,
   createConfiguration,
@@ -21,6 +22,8 @@ export interface KubeClients {
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
   readonly events: EventsV1Api;
+  /** CertificateSigningRequests: a node renewing its own client certificate. */
+  readonly certificates: CertificatesV1Api;
 }
 
 export function kubeClients(config: KubeConfig, observe?: KubeRequestObserver): KubeClients {
@@ -46,6 +49,7 @@ export function kubeClients(config: KubeConfig, observe?: KubeRequestObserver): 
     core: new CoreV1Api(configuration),
     coordination: new CoordinationV1Api(configuration),
     events: new EventsV1Api(configuration),
+    certificates: new CertificatesV1Api(configuration),
   };
 }
 

@@ -2,7 +2,7 @@ import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import type { VirtualNodeConfig } from '../config.ts';
 import { errorMessage, NotFoundError, ThrottledError } from '../errors.ts';
 import { mergePatch, type KubeClients } from '../kube/clients.ts';
-import { kubeError } from '../kube/errors.ts';
+import { apiStatus, kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { NodeCapacity, ProviderHealth } from '../providers/types.ts';
@@ -154,7 +154,9 @@ export function endpointOf(record: NodeRecord | undefined): KubeletEndpoint | un
 
 /**
  * Adds labels and taints the configuration asks for and the Node lacks. Taints others added
- * (the node lifecycle controller's unreachable taints, an operator's cordon) are kept.
+ * (the node lifecycle controller's unreachable taints, an operator's cordon) are kept. Under its
+ * own `system:node:` identity a node may not change its taints (NodeRestriction), as a kubelet
+ * may not: a taint removed after registration is then reported, for an administrator to restore.
  */
 async function ensureLabelsAndTaints(
   deps: NodeDeps,
@@ -166,14 +168,27 @@ async function ensureLabelsAndTaints(
   const missingLabels = Object.fromEntries(Object.entries(labels).filter(([k, v]) => have[k] !== v));
   const taints = current.spec?.taints ?? [];
   const missingTaints = nodeTaints(node).filter((t) => !taints.some((h) => sameTaint(h, t)));
-  if (Object.keys(missingLabels).length === 0 && missingTaints.length === 0) return;
-  const body: { metadata?: object; spec?: object } = {};
-  if (Object.keys(missingLabels).length > 0) body.metadata = { labels: missingLabels };
-  if (missingTaints.length > 0) body.spec = { taints: [...taints, ...missingTaints] };
+  if (Object.keys(missingLabels).length > 0) {
+    try {
+      await deps.kube.core.patchNode(
+        { name: node.name, body: { metadata: { labels: missingLabels } } },
+        mergePatch,
+      );
+    } catch (err) {
+      throw kubeError(err, `restore labels of Node ${node.name}`);
+    }
+  }
+  if (missingTaints.length === 0) return;
   try {
-    await deps.kube.core.patchNode({ name: node.name, body }, mergePatch);
+    await deps.kube.core.patchNode(
+      { name: node.name, body: { spec: { taints: [...taints, ...missingTaints] } } },
+      mergePatch,
+    );
   } catch (err) {
-    throw kubeError(err, `restore labels and taints of Node ${node.name}`);
+    if (apiStatus(err) !== 403) throw kubeError(err, `restore taints of Node ${node.name}`);
+    deps.logger.warn('a taint of the node is missing, and a node may not restore its own taints', {
+      missing: missingTaints.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`),
+    });
   }
 }
 

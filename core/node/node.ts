@@ -52,8 +52,9 @@ export function nodeEndpoint(
 export function nodeLabels(node: VirtualNodeConfig): Record<string, string> {
   return {
     ...node.labels,
+    // No kubernetes.io/role: a node may set only the kubernetes.io labels NodeRestriction allows
+    // (hostname, os, arch, topology, node.kubernetes.io/*), and Funclet registers as a node.
     type: 'virtual-kubelet',
-    'kubernetes.io/role': 'agent',
     'kubernetes.io/os': node.os,
     'kubernetes.io/arch': 'amd64',
     'kubernetes.io/hostname': node.name,

@@ -380,16 +380,19 @@ function event(deps: PodDeps, logger: Logger, pod: V1Pod, e: PodEvent): Promise<
 
 /**
  * The pod as the API server has it now, or undefined when it is gone, or when the name now
- * belongs to another pod (another UID) or to another node.
+ * belongs to another pod (another UID) or to another node. Read as a list selected by node and
+ * name, which is what the Node authorizer lets a node read whatever the pod's fate: a get of a
+ * pod that is gone, or bound elsewhere, is refused (403) rather than answered 404.
  */
 export async function readOwnPod(deps: PodDeps, who: Identity): Promise<V1Pod | undefined> {
   try {
-    const read = await deps.kube.core.readNamespacedPod({ name: who.name, namespace: who.namespace });
-    return read.metadata?.uid === who.uid && read.spec?.nodeName === deps.node ? read : undefined;
+    const listed = await deps.kube.core.listNamespacedPod({
+      namespace: who.namespace,
+      fieldSelector: `spec.nodeName=${deps.node},metadata.name=${who.name}`,
+    });
+    return listed.items.find((p) => p.metadata?.uid === who.uid);
   } catch (err) {
-    const classified = kubeError(err, `read pod ${who.namespace}/${who.name}`);
-    if (classified instanceof NotFoundError) return undefined;
-    throw classified;
+    throw kubeError(err, `read pod ${who.namespace}/${who.name}`);
   }
 }
 

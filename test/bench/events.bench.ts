@@ -33,7 +33,7 @@ export async function benchEvents(
     observe: { kube: counters.observeKube, tables: counters.observeTable },
     env: {
       [Setting.nodes]: JSON.stringify([{ name: node, provider: 'mock' }]),
-      [Setting.kubeconfig]: await functionKubeconfig(admin),
+      [Setting.kubeconfig]: await functionKubeconfig(admin, [node]),
       [Setting.tableConnectionString]: azuriteConnectionString(azuritePort),
       [Setting.tablePrefix]: 'benchevents',
       [Setting.webhookSecret]: secret,

@@ -33,7 +33,7 @@ export async function benchLogs(
   const runtime = createRuntime({
     env: {
       [Setting.nodes]: JSON.stringify([{ name: node, provider: 'mock' }]),
-      [Setting.kubeconfig]: await functionKubeconfig(admin),
+      [Setting.kubeconfig]: await functionKubeconfig(admin, [node]),
       [Setting.tableConnectionString]: azuriteConnectionString(azuritePort),
       [Setting.tablePrefix]: 'benchlogs',
       [Setting.webhookSecret]: secret,

@@ -32,7 +32,7 @@ export async function benchResync(
   const runtime = createRuntime({
     env: {
       [Setting.nodes]: JSON.stringify([{ name: node, provider: 'mock' }]),
-      [Setting.kubeconfig]: await functionKubeconfig(admin),
+      [Setting.kubeconfig]: await functionKubeconfig(admin, [node]),
       [Setting.tableConnectionString]: azuriteConnectionString(azuritePort),
       [Setting.tablePrefix]: `bench${size}`,
       [Setting.mockStartDelayMs]: '1000',
@@ -60,11 +60,7 @@ export async function benchResync(
   process.stderr.write(`[bench] ${size} pods created in ${((Date.now() - created) / 1000).toFixed(1)} s\n`);
 
   const logger = createLogger({ node, provider: 'mock' }, { minLevel: 'warn' });
-  const deps = await podDeps(
-    runtime,
-    runtime.config.nodes[0]!,
-    logger,
-  );
+  const deps = await podDeps(runtime, runtime.config.nodes[0]!, logger);
   const provider = deps.provider as MockProvider;
   const rows: Record<string, string | number>[] = [];
   const pass = async (label: string) => {
@@ -73,7 +69,7 @@ export async function benchResync(
     const started = performance.now();
     const summary = await resyncNode(deps, runtime.config.resync);
     const seconds = (performance.now() - started) / 1000;
-    const running = (await listNodePods(runtime.kube, node)).filter(
+    const running = (await listNodePods(runtime.kubeFor(node), node)).filter(
       (p) => p.status?.phase === 'Running',
     ).length;
     counters.kube.reads--; // the list above is the benchmark's own

@@ -52,7 +52,7 @@ async function startAciNode(prefix: string): Promise<AciNode> {
   await createPodNamespace(core, namespace);
   const backend: ProviderUnderTest & { fake: FakeAci } = await aciUnderTest();
   const settings = functionSettings({
-    kubeconfig: await functionKubeconfig(admin),
+    kubeconfig: await functionKubeconfig(admin, [node]),
     tablePrefix: `${prefix.replace(/[^a-z0-9]/gi, '')}${Math.random().toString(36).slice(2, 7)}`,
     nodes: [{ name: node, provider: 'aci' }],
     extra: { ...backend.settings, [Setting.clusterName]: `e2e-${prefix}` },

@@ -60,7 +60,7 @@ describe('pods on an ECS virtual node, reconciled concurrently', () => {
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     });
     const settings = functionSettings({
-      kubeconfig: await functionKubeconfig(admin),
+      kubeconfig: await functionKubeconfig(admin, [node]),
       tablePrefix: `e2eecsrace${Math.random().toString(36).slice(2, 7)}`,
       nodes: [{ name: node, provider: 'ecs' }],
       extra: { ...backend.settings, [Setting.clusterName]: 'e2e-ecs-race' },

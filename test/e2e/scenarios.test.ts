@@ -63,7 +63,7 @@ for (const name of ['mock', 'aci', 'ecs'] as const satisfies readonly ProviderNa
       await createPodNamespace(core, namespace);
       backend = await providerUnderTest(name);
       const settings = functionSettings({
-        kubeconfig: await functionKubeconfig(admin),
+        kubeconfig: await functionKubeconfig(admin, [node]),
         tablePrefix: `e2e${name}${Math.random().toString(36).slice(2, 7)}`,
         nodes: [{ name: node, provider: name }],
         extra: {

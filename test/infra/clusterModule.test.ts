@@ -57,7 +57,8 @@ describe('the cluster Terraform module', () => {
     // Same names as the manifests: bindings and the functions' kubeconfig depend on them.
     const names = (type: string) =>
       Object.values(resources[type] ?? {}).map((r) => String(one(r[0]!.metadata).name));
-    const manifests = readManifests();
+    // The module makes the ServiceAccount fallback; node identity is funclet attach's alone.
+    const manifests = readManifests().filter((m) => m.metadata?.labels?.['funclet.io/credential'] !== 'node');
     for (const [type, kind] of [
       ['kubernetes_namespace_v1', 'Namespace'],
       ['kubernetes_service_account_v1', 'ServiceAccount'],

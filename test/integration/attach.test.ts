@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,19 +7,22 @@ import { after, before, describe, it } from 'node:test';
 import {
   AppsV1Api,
   ApiException,
-  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
   loadYaml,
   dumpYaml,
 } from '@kubernetes/client-node';
-import { functionTokenSecret, relaySecret, runAttach } from '../../cli/attach.ts';
+import { relaySecret, runAttach } from '../../cli/attach.ts';
 import { applyManifests, readManifests } from '../../cli/manifests.ts';
+import { openRules } from '../../cli/relayNetworkPolicy.ts';
+import { mergePatch } from '../../core/kube/clients.ts';
+import { fileKubeconfigStore, memoryKubeconfigStore } from '../../core/kube/kubeconfigStore.ts';
 import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { freshRuntimes, functionSettings, invocation, timer } from '../support/functions.ts';
 import { kubeConfigFrom, testAdmin } from '../support/kube.ts';
-import { waitFor } from '../support/process.ts';
 
 interface KubeconfigDoc {
   users: { name: string; user: Record<string, string> }[];
@@ -52,9 +55,28 @@ function adminKubeconfigWithClientKey(): { text: string; secrets: string[] } {
   return { text: dumpYaml(doc), secrets: [adminToken, keyData, keyBody] };
 }
 
-function assertHoldsNoAdminSecret(output: string, secrets: string[]): void {
-  for (const secret of secrets) assert.ok(!output.includes(secret), 'the output holds an admin credential');
+function assertHoldsNone(output: string, secrets: string[], what: string): void {
+  // Compared as booleans: a failure must not print credentials into the test log.
+  for (const secret of secrets) assert.ok(!output.includes(secret), `the ${what} holds a credential`);
 }
+
+/** The private keys and certificates of a node kubeconfig, as text and as the base64 it stores. */
+function nodeSecrets(kubeconfig: string): string[] {
+  const doc = JSON.parse(kubeconfig) as KubeconfigDoc;
+  return doc.users.flatMap((u) => {
+    const key = Buffer.from(u.user['client-key-data'] ?? '', 'base64').toString('utf8');
+    return [u.user['client-key-data'] ?? '', key.split('\n')[1] ?? ''].filter((s) => s !== '');
+  });
+}
+
+const status = async (call: () => Promise<unknown>): Promise<number> => {
+  try {
+    await call();
+    return 200;
+  } catch (err) {
+    return err instanceof ApiException ? err.code : -1;
+  }
+};
 
 describe('funclet attach', () => {
   let admin: KubeConfig;
@@ -64,6 +86,11 @@ describe('funclet attach', () => {
   const nodes: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'funclet-attach-'));
   const tablePrefix = `attach${Math.random().toString(36).slice(2, 8)}`;
+  const newNodes = (n: number) => {
+    const names = Array.from({ length: n }, () => uniqueName('vk-attach'));
+    nodes.push(...names);
+    return names;
+  };
 
   before(() => {
     ({ text: adminText, secrets: adminSecrets } = adminKubeconfigWithClientKey());
@@ -78,146 +105,167 @@ describe('funclet attach', () => {
       .deleteNamespacedDeployment({ namespace: 'funclet-system', name: 'funclet-relay' })
       .catch(() => undefined);
     await core.deleteNamespacedSecret(relaySecret).catch(() => undefined);
-    const tokens = await core.listNamespacedSecret({
-      namespace: functionTokenSecret.namespace,
-      labelSelector: `${functionTokenSecret.label}=${functionTokenSecret.labelValue}`,
-    });
-    for (const s of tokens.items)
-      await core
-        .deleteNamespacedSecret({ namespace: functionTokenSecret.namespace, name: s.metadata!.name! })
-        .catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints a kubeconfig holding only the funclet token, which registers a node and cannot list secrets', async () => {
+  it('issues each node its own system:node: certificate, stores the kubeconfig, and prints and logs none of it', async () => {
+    const [a, b] = newNodes(2) as [string, string];
+    const store = memoryKubeconfigStore('');
     const printed: string[] = [];
-    const result = await runAttach({ adminKubeconfigText: adminText, out: (t) => printed.push(t) });
+    const logged: string[] = [];
+    const result = await runAttach({
+      adminKubeconfigText: adminText,
+      nodes: [a, b],
+      store,
+      out: (t) => printed.push(t),
+      log: (l) => logged.push(l),
+    });
+    assert.ok((await store.read()) === result.kubeconfig, 'the store holds the kubeconfig');
+    assert.match(printed.join(''), /wrote the functions' kubeconfig \(node identity\) to memory/);
+    const secrets = nodeSecrets(result.kubeconfig);
+    assert.equal(secrets.length, 4, 'two private keys');
+    for (const [what, text] of [
+      ['output', printed.join('')],
+      ['log', logged.join('\n')],
+    ] as const) {
+      assertHoldsNone(text, secrets, what);
+      assertHoldsNone(text, adminSecrets, what);
+    }
+    assertHoldsNone(result.kubeconfig, adminSecrets, 'kubeconfig');
 
-    assert.ok(printed.join('') === result.kubeconfig, 'the kubeconfig is what is printed');
-    assertHoldsNoAdminSecret(printed.join(''), adminSecrets);
-    const doc = JSON.parse(result.kubeconfig) as KubeconfigDoc & {
-      clusters: { cluster: Record<string, string> }[];
-    };
-    assert.deepEqual(Object.keys(doc.users[0]!.user), ['token'], 'a bearer token and nothing else');
-    assert.equal(doc.clusters[0]!.cluster.server, testEnv().cluster.server);
-    assert.equal(result.credential.kind, 'serviceAccountTokenSecret');
-    assert.match(
-      result.credential.kind === 'serviceAccountTokenSecret' ? result.credential.secret : '',
-      /^funclet-system\/funclet-token-[a-z0-9]+$/,
+    const doc = JSON.parse(result.kubeconfig) as KubeconfigDoc;
+    assert.deepEqual(
+      doc.contexts.map((c) => [c.name, c.context.user]),
+      [
+        [a, `system:node:${a}`],
+        [b, `system:node:${b}`],
+      ],
     );
+    for (const user of doc.users) {
+      const cert = new X509Certificate(Buffer.from(user.user['client-certificate-data']!, 'base64'));
+      assert.match(cert.subject, new RegExp(`CN=${user.name}`));
+      assert.match(cert.subject, /O=system:nodes/);
+      assert.ok(
+        cert.checkIssued(new X509Certificate(testEnv().cluster.clientCaPem)),
+        'issued by the cluster CA',
+      );
+    }
+    assert.equal(result.credential.kind, 'node');
 
-    // (2) the functions run with it: the lease timer registers a node.
-    const name = uniqueName('vk-attach');
-    nodes.push(name);
+    // The functions run with it: the lease timer registers both nodes, each as itself.
     const env = functionSettings({
       kubeconfig: result.kubeconfig,
       tablePrefix,
-      nodes: [{ name, provider: 'mock' }],
+      nodes: [
+        { name: a, provider: 'mock' },
+        { name: b, provider: 'mock' },
+      ],
     });
     await leaseRenewHandler(freshRuntimes(env))(timer(), invocation('leaseRenew').context);
-    const node = await core.readNode({ name });
-    assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
-    const lease = await admin
-      .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ name, namespace: 'kube-node-lease' });
-    assert.equal(lease.spec?.holderIdentity, name);
+    for (const name of [a, b]) {
+      const node = await core.readNode({ name });
+      assert.equal(node.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    }
+    // ...and can do no more than a node: no listing of Secrets, no reading another node.
+    const asA = kubeConfigFrom(result.kubeconfig);
+    asA.setCurrentContext(a);
+    const aCore = asA.makeApiClient(CoreV1Api);
+    assert.equal(await status(() => aCore.listSecretForAllNamespaces()), 403);
+    assert.equal(await status(() => aCore.readNode({ name: b })), 403);
+    assert.equal(await status(() => aCore.readNode({ name: a })), 200);
 
-    // (3) and nothing more: no reading every Secret in the cluster.
-    const funclet = kubeConfigFrom(result.kubeconfig).makeApiClient(CoreV1Api);
-    await assert.rejects(
-      funclet.listSecretForAllNamespaces(),
-      (err: unknown) => err instanceof ApiException && err.code === 403,
+    // Renewal is approved for these nodes by name: the one grant beyond the Node authorizer.
+    const binding = await admin
+      .makeApiClient(RbacAuthorizationV1Api)
+      .readClusterRoleBinding({ name: 'funclet-node-client-renewal' });
+    assert.equal(
+      binding.roleRef.name,
+      'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
     );
+    const users = (binding.subjects ?? []).map((s) => `${s.kind}/${s.name}`);
+    for (const name of [a, b]) assert.ok(users.includes(`User/system:node:${name}`), name);
   });
 
-  it('reuses the token when run again; rotating makes a new one, and deleting the old Secret revokes it', async () => {
-    const first = await runAttach({ adminKubeconfigText: adminText, out: () => undefined });
-    const again = await runAttach({ adminKubeconfigText: adminText, out: () => undefined });
-    // Compared as booleans: a failure must not print tokens into the test log.
-    assert.ok(again.kubeconfig === first.kubeconfig, 'the same token on a second run');
-
-    const rotated = await runAttach({
-      adminKubeconfigText: adminText,
-      out: () => undefined,
-      rotateToken: true,
-    });
-    assert.ok(rotated.kubeconfig !== first.kubeconfig, 'rotating gives a different token');
-    assert.ok(first.credential.kind === 'serviceAccountTokenSecret');
-    assert.ok(rotated.credential.kind === 'serviceAccountTokenSecret');
-    assert.ok(rotated.credential.previous.includes(first.credential.secret.split('/')[1]!));
-
-    const status = async (kubeconfig: string) => {
-      try {
-        await kubeConfigFrom(kubeconfig).makeApiClient(CoreV1Api).listNode();
-        return 200;
-      } catch (err) {
-        return err instanceof ApiException ? err.code : -1;
-      }
-    };
-    assert.equal(await status(first.kubeconfig), 200, 'the old token works until its Secret is deleted');
-    await core.deleteNamespacedSecret({
-      namespace: functionTokenSecret.namespace,
-      name: first.credential.secret.split('/')[1]!,
-    });
-    await waitFor('the old token to be refused', async () => (await status(first.kubeconfig)) === 401, {
-      // The API server caches a token's authentication for a few seconds.
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
-    assert.equal(await status(rotated.kubeconfig), 200);
-  });
-
-  it('writes the kubeconfig to a file only its owner can read, and says where', async () => {
+  it('writes the kubeconfig to a file only its owner can read', async () => {
     const file = join(dir, 'funclet.kubeconfig');
     writeFileSync(file, 'an older file, world-readable', { mode: 0o644 });
     const printed: string[] = [];
     const result = await runAttach({
       adminKubeconfigText: adminText,
+      nodes: newNodes(1),
+      store: fileKubeconfigStore(file),
       out: (t) => printed.push(t),
-      writeFile: file,
     });
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.ok(readFileSync(file, 'utf8') === result.kubeconfig, 'the file holds the kubeconfig');
-    assert.match(printed.join(''), new RegExp(`wrote .* to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    assert.ok(!printed.join('').includes(result.kubeconfig), 'the token is not printed as well');
-    assertHoldsNoAdminSecret(readFileSync(file, 'utf8'), adminSecrets);
+    assert.match(printed.join(''), new RegExp(`to file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assertHoldsNone(printed.join(''), nodeSecrets(result.kubeconfig), 'output');
   });
 
-  it('mints an expiring TokenRequest token when asked, and reports its expiry', async () => {
+  it('as the ServiceAccount fallback: an expiring token, allowed its own nodes only', async () => {
+    const [mine] = newNodes(1) as [string];
+    const other = uniqueName('vk-not-attached');
+    const store = memoryKubeconfigStore('');
     const result = await runAttach({
       adminKubeconfigText: adminText,
-      out: () => undefined,
+      nodes: [mine],
+      identity: 'service-account',
       tokenExpirationSeconds: 3600,
+      store,
+      out: () => undefined,
     });
-    assert.equal(result.credential.kind, 'tokenRequest');
-    const expiresAt = result.credential.kind === 'tokenRequest' ? result.credential.expiresAt : undefined;
-    const inMs = Date.parse(expiresAt ?? '') - Date.now();
-    assert.ok(inMs > 3500_000 && inMs <= 3600_000, `expires in ${inMs} ms`);
-    assertHoldsNoAdminSecret(result.kubeconfig, adminSecrets);
-    await kubeConfigFrom(result.kubeconfig).makeApiClient(CoreV1Api).listNode();
+    try {
+      assert.equal(result.credential.kind, 'service-account');
+      const expiresAt =
+        result.credential.kind === 'service-account' ? result.credential.expiresAt : undefined;
+      const inMs = Date.parse(expiresAt ?? '') - Date.now();
+      assert.ok(inMs > 3500_000 && inMs <= 3600_000, `expires in ${inMs} ms`);
+      assertHoldsNone(result.kubeconfig, adminSecrets, 'kubeconfig');
+      const doc = JSON.parse(result.kubeconfig) as KubeconfigDoc;
+      assert.deepEqual(Object.keys(doc.users[0]!.user), ['token'], 'a bearer token and nothing else');
+
+      const fn = kubeConfigFrom(result.kubeconfig).makeApiClient(CoreV1Api);
+      for (const name of [mine, other])
+        await core.createNode({ body: { metadata: { name } } }).catch(() => undefined);
+      nodes.push(other);
+      const patchLabel = (name: string) =>
+        fn.patchNode({ name, body: { metadata: { labels: { touched: 'yes' } } } }, mergePatch);
+      assert.equal(await status(() => fn.readNode({ name: mine })), 200);
+      assert.equal(
+        await status(() => fn.readNode({ name: other })),
+        403,
+        'resourceNames: its own nodes only',
+      );
+      assert.equal(await status(() => fn.listSecretForAllNamespaces()), 403);
+      assert.equal(await status(() => patchLabel(other)), 403);
+    } finally {
+      // Give the cluster's other tests their node identity objects back.
+      await runAttach({ adminKubeconfigText: adminText, nodes: newNodes(1), store, out: () => undefined });
+    }
   });
 
-  it('installs the relay with its Secret, image and nodes, and rolls it when the secret changes', async () => {
+  it('installs the relay with its Secret (the function key out of the URL), image and nodes, and rolls it when the secret changes', async () => {
     const relay = {
       webhookUrl: 'https://funclet-abc.azurewebsites.net/api/podEvents?code=function-key',
       webhookSecret: 's'.repeat(48),
-      nodes: ['vk-aci-1', 'vk-aci-2'],
+      nodes: newNodes(2),
       relayImage: 'registry.example/funclet-relay@sha256:' + 'a'.repeat(64),
     };
     const logged: string[] = [];
     const result = await runAttach({
       adminKubeconfigText: adminText,
+      store: memoryKubeconfigStore(''),
       out: () => undefined,
       log: (line) => logged.push(line),
       ...relay,
     });
     assert.deepEqual(result.relay, { nodes: relay.nodes, image: relay.relayImage });
-    assertHoldsNoAdminSecret(logged.join('\n'), adminSecrets);
-    assert.ok(!logged.join('\n').includes(relay.webhookSecret), 'the webhook secret is never logged');
+    assertHoldsNone(logged.join('\n'), [...adminSecrets, relay.webhookSecret, 'function-key'], 'log');
 
     const secret = await core.readNamespacedSecret(relaySecret);
     const data = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64').toString('utf8');
-    assert.equal(data('FUNCLET_WEBHOOK_URL'), relay.webhookUrl);
+    assert.equal(data('FUNCLET_WEBHOOK_URL'), 'https://funclet-abc.azurewebsites.net/api/podEvents');
+    assert.equal(data('FUNCLET_FUNCTION_KEY'), 'function-key');
     assert.equal(data('FUNCLET_WEBHOOK_SECRET'), relay.webhookSecret);
 
     const apps = admin.makeApiClient(AppsV1Api);
@@ -227,13 +275,17 @@ describe('funclet attach', () => {
     });
     const container = deployment.spec?.template.spec?.containers.find((c) => c.name === 'relay');
     assert.equal(container?.image, relay.relayImage);
-    assert.equal(container?.env?.find((e) => e.name === 'FUNCLET_RELAY_NODES')?.value, 'vk-aci-1,vk-aci-2');
-    assert.equal(deployment.spec?.template.spec?.serviceAccountName, 'funclet-relay');
+    assert.equal(container?.env?.find((e) => e.name === 'FUNCLET_RELAY_NODES')?.value, relay.nodes.join(','));
+    assert.equal(
+      container?.env?.find((e) => e.name === 'FUNCLET_FUNCTION_KEY')?.valueFrom?.secretKeyRef?.key,
+      'FUNCLET_FUNCTION_KEY',
+    );
     const hash = deployment.spec?.template.metadata?.annotations?.['funclet.io/relay-secret-sha256'];
     assert.match(hash ?? '', /^[0-9a-f]{64}$/);
 
     await runAttach({
       adminKubeconfigText: adminText,
+      store: memoryKubeconfigStore(''),
       out: () => undefined,
       ...relay,
       webhookSecret: 't'.repeat(48),
@@ -245,6 +297,35 @@ describe('funclet attach', () => {
     assert.notEqual(rolled.spec?.template.metadata?.annotations?.['funclet.io/relay-secret-sha256'], hash);
   });
 
+  it("narrows the relay's egress to the API server's endpoints, DNS pods and public HTTPS", async () => {
+    await runAttach({
+      adminKubeconfigText: adminText,
+      nodes: newNodes(1),
+      store: memoryKubeconfigStore(''),
+      out: () => undefined,
+    });
+    const policy = await admin
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedNetworkPolicy({ namespace: 'funclet-system', name: 'funclet-relay' });
+    const apiServer = new URL(testEnv().cluster.server);
+    const egress = policy.spec?.egress ?? [];
+    assert.deepEqual(
+      egress
+        .find((r) => r.ports?.some((p) => p.port === Number(apiServer.port)))
+        ?.to?.map((t) => t.ipBlock?.cidr),
+      [`${apiServer.hostname}/32`],
+      'the API server rule names its endpoint only',
+    );
+    assert.equal(
+      egress.some((r) => r.ports?.some((p) => p.port === 6443)),
+      false,
+      'no 6443 to anywhere',
+    );
+    assert.deepEqual(openRules(policy), [], 'no rule opens a port to every address without exceptions');
+    const dns = egress.find((r) => r.ports?.some((p) => p.port === 53));
+    assert.deepEqual(dns?.to?.[0]?.podSelector?.matchLabels, { 'k8s-app': 'kube-dns' });
+  });
+
   it('applies the manifests from several callers at once, each replacing what the others wrote', async () => {
     const objects = readManifests();
     const results = await Promise.allSettled(Array.from({ length: 4 }, () => applyManifests(admin, objects)));
@@ -254,30 +335,43 @@ describe('funclet attach', () => {
     );
   });
 
-  it('refuses half a relay configuration before touching the cluster', async () => {
-    const before = await core.readNamespacedSecret(relaySecret);
-    await assert.rejects(
+  it('refuses half a relay configuration, plain http and bad node names before touching the cluster', async () => {
+    const version = () =>
+      core.readNamespacedSecret(relaySecret).then(
+        (s) => s.metadata?.resourceVersion,
+        () => undefined,
+      );
+    const before = await version();
+    const attach = (options: Partial<Parameters<typeof runAttach>[0]>) =>
       runAttach({
         adminKubeconfigText: adminText,
-        out: () => undefined,
-        webhookUrl: 'https://funclet-abc.azurewebsites.net/api/podEvents?code=k',
         nodes: ['vk-1'],
+        store: memoryKubeconfigStore(''),
+        out: () => undefined,
+        ...options,
+      });
+    await assert.rejects(
+      attach({
+        webhookUrl: 'https://funclet-abc.azurewebsites.net/api/podEvents',
         relayImage: 'registry.example/funclet-relay:1',
       }),
       /missing webhookSecret/,
     );
     await assert.rejects(
-      runAttach({
-        adminKubeconfigText: adminText,
-        out: () => undefined,
-        webhookUrl: 'https://funclet-abc.azurewebsites.net/api/podEvents?code=k',
-        webhookSecret: 'short',
-        nodes: ['vk-1'],
-      }),
+      attach({ webhookUrl: 'https://funclet-abc.azurewebsites.net/api/podEvents', webhookSecret: 'short' }),
       (err: Error) =>
         /at least 32 characters/.test(err.message) && /relayImage is required/.test(err.message),
     );
-    const after = await core.readNamespacedSecret(relaySecret);
-    assert.equal(after.metadata?.resourceVersion, before.metadata?.resourceVersion);
+    await assert.rejects(
+      attach({
+        webhookUrl: 'http://funclet-abc.azurewebsites.net/api/podEvents',
+        webhookSecret: 's'.repeat(40),
+        relayImage: 'r/i:1',
+      }),
+      /plain http:\/\/ is accepted only to a loopback address/,
+    );
+    await assert.rejects(attach({ nodes: [] }), /name the virtual nodes/);
+    await assert.rejects(attach({ nodes: ['Not_A_Node'] }), /is not a valid node name/);
+    assert.equal(await version(), before);
   });
 });

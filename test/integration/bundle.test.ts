@@ -45,7 +45,7 @@ describe('the bundled function app', () => {
     Object.assign(
       process.env,
       functionSettings({
-        kubeconfig: await functionKubeconfig(admin),
+        kubeconfig: await functionKubeconfig(admin, [node]),
         tablePrefix: `bundle${Math.random().toString(36).slice(2, 8)}`,
         nodes: [{ name: node, provider: 'mock' }],
         extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: '0' },
@@ -82,7 +82,7 @@ describe('the bundled function app', () => {
       );
   });
 
-  it('registers its five functions with the worker, through the module the worker provides', () => {
+  it('registers its six functions with the worker, through the module the worker provides', () => {
     // The Node worker provides @azure/functions-core by wrapping Module.prototype.require; this
     // installs the same wrapper around a recorder and imports the bundle in a new process.
     const script = `
@@ -113,6 +113,7 @@ describe('the bundled function app', () => {
     assert.deepEqual(
       {
         leaseRenew: triggers.leaseRenew?.schedule,
+        credentialRenewal: triggers.credentialRenewal?.schedule,
         nodeStatus: triggers.nodeStatus?.schedule,
         podResync: triggers.podResync?.schedule,
         podEvents: [triggers.podEvents?.type, triggers.podEvents?.authLevel, triggers.podEvents?.methods],
@@ -120,13 +121,14 @@ describe('the bundled function app', () => {
       },
       {
         leaseRenew: '*/10 * * * * *',
+        credentialRenewal: '0 */15 * * * *',
         nodeStatus: '0 * * * * *',
         podResync: '30 * * * * *',
         podEvents: ['httpTrigger', 'function', ['POST']],
         kubeletApi: ['httpTrigger', 'function', ['POST']],
       },
     );
-    assert.equal(registered.length, 5);
+    assert.equal(registered.length, 6);
   });
 
   it('registers the node and its lease from the bundled leaseRenew', async () => {

@@ -79,10 +79,11 @@ describe('the test control plane', () => {
     }
   });
 
-  it("gives the function's ServiceAccount what its ClusterRole grants, and 403 for anything else", async () => {
-    const fn = kubeConfigFrom(await functionKubeconfig(admin));
+  it("gives the functions' node credential what a node may do, and 403 for anything else", async () => {
+    const node = uniqueName('vk-cluster');
+    const fn = kubeConfigFrom(await functionKubeconfig(admin, [node]));
     const core = fn.makeApiClient(CoreV1Api);
-    const pods = await core.listNamespacedPod({ namespace });
+    const pods = await core.listNamespacedPod({ namespace, fieldSelector: `spec.nodeName=${node}` });
     assert.ok(Array.isArray(pods.items));
 
     const forbidden = [

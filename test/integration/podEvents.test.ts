@@ -62,7 +62,7 @@ describe('the podEvents webhook', () => {
     await createPodNamespace(core, namespace);
     runtimes = freshRuntimes(
       functionSettings({
-        kubeconfig: await functionKubeconfig(admin),
+        kubeconfig: await functionKubeconfig(admin, [node]),
         tablePrefix: `ev${Math.random().toString(36).slice(2, 8)}`,
         nodes: [{ name: node, provider: 'mock' }],
         extra: { [Setting.webhookSecret]: secret, [Setting.mockStartDelayMs]: '0' },

@@ -36,7 +36,7 @@ describe('pods on a mock virtual node', () => {
     core = admin.makeApiClient(CoreV1Api);
     await createPodNamespace(core, namespace);
     const settings = functionSettings({
-      kubeconfig: await functionKubeconfig(admin),
+      kubeconfig: await functionKubeconfig(admin, [node]),
       tablePrefix: `pods${Math.random().toString(36).slice(2, 8)}`,
       nodes: [{ name: node, provider: 'mock' }],
       extra: { [Setting.restartBackoffMs]: '300', [Setting.mockStartDelayMs]: '300' },

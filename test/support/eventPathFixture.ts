@@ -48,7 +48,7 @@ export async function eventPathFixture(
   const secret = localWebhookSecret();
   const runtimes = freshRuntimes(
     functionSettings({
-      kubeconfig: await functionKubeconfig(admin),
+      kubeconfig: await functionKubeconfig(admin, [node]),
       tablePrefix: `${prefix.replace(/[^a-z]/g, '')}${Math.random().toString(36).slice(2, 8)}`,
       nodes: [{ name: node, provider: options.provider?.name ?? 'mock' }],
       extra: {

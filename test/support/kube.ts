@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
-import { runAttach } from '../../cli/attach.ts';
+import { nodeIdentityKubeconfig } from '../../cli/identity.ts';
 import { withConnectionReuse } from '../../core/kube/kubeconfig.ts';
 import { testEnv } from './env.ts';
 import { waitFor } from './process.ts';
@@ -17,17 +17,18 @@ export function testAdmin(): KubeConfig {
 }
 
 /**
- * The kubeconfig function code runs with in every test: what `funclet attach` gives an operator
- * (a token of the funclet ServiceAccount, bound to the ClusterRole in infra/k8s), so a missing
- * permission fails the test. Expiring tokens keep the test cluster free of token Secrets.
+ * The kubeconfig function code runs with in every test: what `funclet attach` gives an operator,
+ * a `system:node:<name>` client certificate per virtual node from the CSR API, so the Node
+ * authorizer and NodeRestriction confine each node as a kubelet, and a missing permission fails
+ * the test. Leaves the other credential's objects alone: test files share the cluster.
  */
-export async function functionKubeconfig(admin: KubeConfig): Promise<string> {
-  const result = await runAttach({
-    adminKubeconfigText: admin.exportConfig(),
-    tokenExpirationSeconds: 24 * 3600,
-    out: () => undefined,
-  });
-  return result.kubeconfig;
+export async function functionKubeconfig(
+  admin: KubeConfig,
+  nodes: readonly string[],
+  options: { expirationSeconds?: number } = {},
+): Promise<string> {
+  const { kubeconfig } = await nodeIdentityKubeconfig(admin, nodes, { ...options, revokeOthers: false });
+  return kubeconfig;
 }
 
 /** A new namespace that admits pods: it exists and its default ServiceAccount does too. */

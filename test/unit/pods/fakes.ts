@@ -116,11 +116,18 @@ export class FakePodApi {
         const items = [...this.pods.values()].filter((p) => node === undefined || p.spec?.nodeName === node);
         return Promise.resolve({ items: structuredClone(items), metadata: {} });
       },
-      readNamespacedPod: (req: { name: string; namespace: string }) => {
-        const found = this.pods.get(`${req.namespace}/${req.name}`);
-        return found === undefined
-          ? Promise.reject(notFound(req.name))
-          : Promise.resolve(structuredClone(found));
+      // As the API server answers a node: selected by node and name, never a 404.
+      listNamespacedPod: (req: { namespace: string; fieldSelector?: string }) => {
+        const fields = new Map(
+          (req.fieldSelector ?? '').split(',').map((f) => f.split('=', 2) as [string, string]),
+        );
+        const items = [...this.pods.values()].filter(
+          (p) =>
+            p.metadata?.namespace === req.namespace &&
+            (!fields.has('spec.nodeName') || p.spec?.nodeName === fields.get('spec.nodeName')) &&
+            (!fields.has('metadata.name') || p.metadata?.name === fields.get('metadata.name')),
+        );
+        return Promise.resolve({ items: structuredClone(items), metadata: {} });
       },
       patchNamespacedPodStatus: (req: {
         name: string;

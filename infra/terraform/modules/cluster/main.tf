@@ -1,7 +1,12 @@
-# The cluster side of Funclet with the kubernetes provider, as `funclet attach` does it: the
-# namespace, ServiceAccounts and RBAC of infra/k8s, a non-expiring token for the functions'
-# ServiceAccount (output as a kubeconfig for the Key Vault), and optionally the relay with its
-# Secret.
+# The cluster side of Funclet with the kubernetes provider: the namespace, the relay's
+# ServiceAccount and RBAC, optionally the relay with its Secret, and the ServiceAccount fallback
+# (the RBAC of infra/k8s/clusterrole.yaml with the node names filled in, and an expiring token
+# output as a kubeconfig for the Key Vault, which the functions renew themselves).
+#
+# Node identity, the stronger default, is not made here: each node's private key would sit in
+# the Terraform state. Run `funclet attach` after this module instead (docs/deploy-aks.md,
+# docs/deploy-eks.md); it installs infra/k8s/node-identity.yaml and removes the fallback's
+# bindings.
 #
 # The RBAC rules are read from infra/k8s itself, so the two can never drift apart.
 
@@ -15,8 +20,17 @@ locals {
     for f in ["clusterrole.yaml", "node-lease-role.yaml", "relay-rbac.yaml"] :
     f => [for d in split("\n---\n", file("${local.k8s_dir}/${f}")) : yamldecode(d)]
   }
-  function_rules   = local.documents["clusterrole.yaml"][0].rules
-  node_lease_rules = [for d in local.documents["node-lease-role.yaml"] : d if d.kind == "Role"][0].rules
+  # resourceNames of VIRTUAL_NODES name the virtual nodes, as `funclet attach` fills them in.
+  function_rules = [
+    for r in local.documents["clusterrole.yaml"][0].rules : merge(r, {
+      resourceNames = contains(try(r.resourceNames, []), "VIRTUAL_NODES") ? var.nodes : try(r.resourceNames, null)
+    })
+  ]
+  node_lease_rules = [
+    for r in [for d in local.documents["node-lease-role.yaml"] : d if d.kind == "Role"][0].rules : merge(r, {
+      resourceNames = contains(try(r.resourceNames, []), "VIRTUAL_NODES") ? var.nodes : try(r.resourceNames, null)
+    })
+  ]
   relay_rules      = [for d in local.documents["relay-rbac.yaml"] : d if d.kind == "ClusterRole"][0].rules
 
   relay_enabled = var.relay_image != ""
@@ -48,9 +62,10 @@ resource "kubernetes_cluster_role_v1" "funclet" {
   dynamic "rule" {
     for_each = local.function_rules
     content {
-      api_groups = rule.value.apiGroups
-      resources  = rule.value.resources
-      verbs      = rule.value.verbs
+      api_groups     = rule.value.apiGroups
+      resources      = rule.value.resources
+      verbs          = rule.value.verbs
+      resource_names = rule.value.resourceNames
     }
   }
 }
@@ -82,9 +97,10 @@ resource "kubernetes_role_v1" "node_lease" {
   dynamic "rule" {
     for_each = local.node_lease_rules
     content {
-      api_groups = rule.value.apiGroups
-      resources  = rule.value.resources
-      verbs      = rule.value.verbs
+      api_groups     = rule.value.apiGroups
+      resources      = rule.value.resources
+      verbs          = rule.value.verbs
+      resource_names = rule.value.resourceNames
     }
   }
 }
@@ -107,27 +123,18 @@ resource "kubernetes_role_binding_v1" "node_lease" {
   }
 }
 
-# The functions run outside the cluster with no way to refresh a token, so theirs does not
-# expire: the token controller fills this Secret and the token stays valid until the Secret (or
-# the ServiceAccount) is deleted, which is how it is revoked. Such a token has no iat, exp or jti,
-# so a Secret recreated under the same name would carry the very same token: the name is
-# generated, and `terraform apply -replace=module.<name>.kubernetes_secret_v1.function_token`
-# rotates it (the old token dies once the new one exists; update the vault in the same apply).
-# `funclet attach` finds these Secrets by the same label.
-resource "kubernetes_secret_v1" "function_token" {
+# An expiring TokenRequest token: the functions renew it themselves past 70% of its lifetime
+# (core/node/credentialRenewal.ts) and write the renewed kubeconfig to the Key Vault secret, so
+# the vault secret must not be reset to this first token by later applies (ignore_changes on its
+# value; docs/deploy-eks.md).
+resource "kubernetes_token_request_v1" "function" {
   metadata {
-    generate_name = "funclet-token-"
-    namespace     = local.namespace
-    labels        = merge(local.labels, { "funclet.io/credential" = "functions" })
-    annotations = {
-      "kubernetes.io/service-account.name" = kubernetes_service_account_v1.funclet.metadata[0].name
-    }
+    name      = kubernetes_service_account_v1.funclet.metadata[0].name
+    namespace = local.namespace
   }
-  type                           = "kubernetes.io/service-account-token"
-  wait_for_service_account_token = true
-
-  lifecycle {
-    create_before_destroy = true
+  spec {
+    audiences          = []
+    expiration_seconds = var.token_expiration_seconds
   }
 }
 
@@ -204,12 +211,13 @@ resource "kubernetes_secret_v1" "relay" {
   data = {
     FUNCLET_WEBHOOK_URL    = var.webhook_url
     FUNCLET_WEBHOOK_SECRET = var.webhook_secret
+    FUNCLET_FUNCTION_KEY   = var.function_key
   }
 
   lifecycle {
     precondition {
-      condition     = length(var.nodes) > 0 && can(regex("^https?://", var.webhook_url)) && length(var.webhook_secret) >= 32
-      error_message = "The relay needs nodes, webhook_url (podEvents' URL with ?code=) and a webhook_secret of at least 32 characters."
+      condition     = length(var.nodes) > 0 && can(regex("^https://", var.webhook_url)) && !strcontains(var.webhook_url, "code=") && length(var.webhook_secret) >= 32
+      error_message = "The relay needs nodes, webhook_url (podEvents' https URL, without ?code=: the key goes in function_key) and a webhook_secret of at least 32 characters."
     }
   }
 }
@@ -242,7 +250,7 @@ resource "kubernetes_deployment_v1" "relay" {
         labels = merge(local.labels, { "app.kubernetes.io/name" = "funclet-relay" })
         annotations = {
           # A new webhook URL or secret rolls the pod: env from a Secret is read at start only.
-          "funclet.io/relay-secret-sha256" = sha256("${var.webhook_url}\n${var.webhook_secret}")
+          "funclet.io/relay-secret-sha256" = sha256("${var.webhook_url}\n${var.webhook_secret}\n${var.function_key}")
         }
       }
 
@@ -309,6 +317,17 @@ resource "kubernetes_deployment_v1" "relay" {
               secret_key_ref {
                 name = kubernetes_secret_v1.relay[0].metadata[0].name
                 key  = "FUNCLET_WEBHOOK_SECRET"
+              }
+            }
+          }
+          # The function key, sent as x-functions-key (never in the URL).
+          env {
+            name = "FUNCLET_FUNCTION_KEY"
+            value_from {
+              secret_key_ref {
+                name     = kubernetes_secret_v1.relay[0].metadata[0].name
+                key      = "FUNCLET_FUNCTION_KEY"
+                optional = true
               }
             }
           }

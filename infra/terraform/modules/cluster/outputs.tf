@@ -1,5 +1,5 @@
 output "function_kubeconfig" {
-  description = "The kubeconfig for FUNCLET_KUBECONFIG: server, CA and the funclet ServiceAccount's token, nothing else. Store it in the Key Vault as funclet-kubeconfig."
+  description = "The ServiceAccount fallback's kubeconfig for FUNCLET_KUBECONFIG: server, CA and an expiring token of the funclet ServiceAccount, nothing else. Store it in the Key Vault as funclet-kubeconfig (ignore later changes: the functions renew it). Prefer node identity: run funclet attach."
   sensitive   = true
   value = jsonencode({
     apiVersion = "v1"
@@ -13,7 +13,7 @@ output "function_kubeconfig" {
     }]
     users = [{
       name = "funclet"
-      user = { token = kubernetes_secret_v1.function_token.data["token"] }
+      user = { token = kubernetes_token_request_v1.function.token }
     }]
     contexts = [{
       name    = "funclet"

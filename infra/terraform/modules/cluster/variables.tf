@@ -25,10 +25,26 @@ variable "relay_max_in_flight" {
 }
 
 variable "webhook_url" {
-  description = "podEvents' URL with its key: <pod_events_url>?code=<function key>."
+  description = "podEvents' URL, https and without its key (<pod_events_url>); the key goes in function_key."
+  type        = string
+  default     = ""
+}
+
+variable "function_key" {
+  description = "podEvents' function key, which the relay sends as x-functions-key."
   type        = string
   default     = ""
   sensitive   = true
+}
+
+variable "token_expiration_seconds" {
+  description = "Lifetime of the ServiceAccount fallback's first token (at least 600); the functions renew it past 70% of it."
+  type        = number
+  default     = 86400
+  validation {
+    condition     = var.token_expiration_seconds >= 600
+    error_message = "token_expiration_seconds must be at least 600, the API server's minimum."
+  }
 }
 
 variable "webhook_secret" {
@@ -39,7 +55,7 @@ variable "webhook_secret" {
 }
 
 variable "nodes" {
-  description = "Names of the virtual nodes the relay watches (FUNCLET_RELAY_NODES)."
+  description = "Names of the virtual nodes: the relay watches them (FUNCLET_RELAY_NODES) and the fallback's RBAC names them."
   type        = list(string)
   default     = []
 }
