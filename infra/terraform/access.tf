@@ -59,8 +59,10 @@ resource "azurerm_role_assignment" "telemetry" {
   principal_type       = "ServicePrincipal"
 }
 
+# The deployer already holds Secrets Officer on the vault (main.tf): naming it here as well would be
+# a second, identical assignment, which Azure refuses (409 RoleAssignmentExists).
 resource "azurerm_role_assignment" "secrets_officer" {
-  count                = var.secrets_officer_principal_id == "" ? 0 : 1
+  count                = var.secrets_officer_principal_id == "" || var.secrets_officer_principal_id == data.azurerm_client_config.current.object_id ? 0 : 1
   scope                = azurerm_key_vault.funclet.id
   role_definition_name = "Key Vault Secrets Officer"
   principal_id         = var.secrets_officer_principal_id

@@ -147,7 +147,7 @@ variable "grant_queue_access" {
 }
 
 variable "secrets_officer_principal_id" {
-  description = "Object id of the operator allowed to write the vault's secrets (the kubeconfig after `funclet attach`); empty for none."
+  description = "Object id of another operator allowed to write the vault's secrets (the kubeconfig after `funclet attach`); empty for none. The deploying principal has that right already."
   type        = string
   default     = ""
 }

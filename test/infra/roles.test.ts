@@ -1,0 +1,110 @@
+/**
+ * What Azure refuses about roles, checked on the evaluated deployments (test/infra/deployments.ts):
+ * a second assignment of the same role to the same principal at the same scope (409
+ * RoleAssignmentExists), whichever inputs the guides and examples give.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { bicepDeployment } from './bicep.ts';
+import {
+  bicepExamples,
+  bicepScenarios,
+  deployer,
+  duplicateGrants,
+  evaluateBicep,
+  evaluateTerraform,
+  operator,
+  subscriptionA,
+  terraformExamples,
+  terraformScenarios,
+  tenant,
+} from './deployments.ts';
+import type { Value } from './hcl.ts';
+import { ModuleEvaluation, canonical, moduleFromText } from './terraform.ts';
+
+describe('role assignments', () => {
+  it('a configuration that grants a role twice is reported, so the check can fail', async () => {
+    const module = await moduleFromText(
+      '/tmp',
+      'twice.tf',
+      `
+      data "azurerm_client_config" "current" {}
+      variable "officer" { default = "" }
+      resource "azurerm_role_assignment" "always" {
+        scope                = azurerm_key_vault.v.id
+        role_definition_name = "Key Vault Secrets Officer"
+        principal_id         = data.azurerm_client_config.current.object_id
+      }
+      resource "azurerm_role_assignment" "optional" {
+        count                = var.officer == "" ? 0 : 1
+        scope                = azurerm_key_vault.v.id
+        role_definition_name = "Key Vault Secrets Officer"
+        principal_id         = var.officer
+      }`,
+    );
+    const grants = (officer: Value) => {
+      const evaluation = new ModuleEvaluation(module, { officer });
+      return evaluation.instancesOf('azurerm_role_assignment').map((i) => ({
+        where: i.address,
+        principal: canonical(evaluation.value(i.block.principal_id, i.resolve)),
+        role: canonical(evaluation.value(i.block.role_definition_name, i.resolve)),
+        scope: canonical(evaluation.value(i.block.scope, i.resolve)),
+      }));
+    };
+    assert.deepEqual(duplicateGrants(grants('')), []);
+    assert.deepEqual(duplicateGrants(grants(operator)), []);
+    assert.equal(duplicateGrants(grants(deployer)).length, 1, 'the deployer named as the officer too');
+
+    const dir = mkdtempSync(join(tmpdir(), 'funclet-roles-'));
+    try {
+      writeFileSync(
+        join(dir, 'main.bicep'),
+        `targetScope = 'subscription'
+param principalId string
+var reader = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'acdd72a7-3385-48ef-bd42-f606fba81ae7')
+resource first 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, 'first')
+  properties: { principalId: principalId, roleDefinitionId: reader }
+}
+resource second 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, 'second')
+  properties: { principalId: principalId, roleDefinitionId: reader }
+}
+`,
+      );
+      const { resources } = bicepDeployment(join(dir, 'main.bicep'), {
+        tenantId: tenant,
+        scope: { subscriptionId: subscriptionA },
+        params: { principalId: 'p' },
+      });
+      const bicepGrants = resources.map((r) => ({
+        where: r.where,
+        principal: canonical(r.property('properties.principalId')!),
+        role: canonical(r.property('properties.roleDefinitionId')!),
+        scope: r.id.replace(/\/providers\/Microsoft\.Authorization\/roleAssignments\/[^/]+$/, ''),
+      }));
+      assert.equal(duplicateGrants(bicepGrants).length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const example of bicepExamples)
+    for (const scenario of bicepScenarios())
+      it(`Bicep, ${example}.parameters.json, ${scenario.label}: no role is assigned twice to one principal at one scope`, () => {
+        const { grants } = evaluateBicep(example, scenario);
+        assert.ok(grants.length >= 6, `the app's grants are found (${grants.length})`);
+        assert.deepEqual(duplicateGrants(grants), []);
+      });
+
+  for (const example of terraformExamples)
+    for (const scenario of terraformScenarios())
+      it(`Terraform, ${example}.tfvars, ${scenario.label}: no role is assigned twice to one principal at one scope`, async () => {
+        const { grants } = await evaluateTerraform(example, scenario);
+        assert.ok(grants.length >= 6, `the app's grants are found (${grants.length})`);
+        assert.deepEqual(duplicateGrants(grants), []);
+      });
+});
