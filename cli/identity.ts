@@ -17,12 +17,13 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1ClusterRole,
+  type V1CertificateSigningRequest,
   type V1ClusterRoleBinding,
   type V1Role,
 } from '@kubernetes/client-node';
 import { nodeKubeconfigDocument } from '../core/kube/kubeconfig.ts';
-import { apiStatus } from '../core/kube/errors.ts';
-import { approveAsAdmin, certificateValidity, issueNodeCertificate } from '../core/kube/nodeCertificate.ts';
+import { apiStatus, kubeError } from '../core/kube/errors.ts';
+import { certificateValidity, issueNodeCertificate } from '../core/kube/nodeCertificate.ts';
 import { nodeUser, type NodeCredential } from '../core/kube/nodeUser.ts';
 import { applyManifests, readManifests } from './manifests.ts';
 import { caPemOf, functionServiceAccount, serviceAccountKubeconfig } from './serviceAccount.ts';
@@ -210,4 +211,44 @@ export function tokenExpiry(kubeconfig: string): string | undefined {
   if (payload === undefined) return undefined;
   const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: number };
   return exp === undefined ? undefined : new Date(exp * 1000).toISOString();
+}
+
+/**
+ * The approval the admin gives at attach: an Approved condition on the request, written over the
+ * request as it is now (controllers may have touched it since it was created).
+ */
+export async function approveAsAdmin(
+  certificates: CertificatesV1Api,
+  request: V1CertificateSigningRequest,
+): Promise<void> {
+  const name = request.metadata!.name!;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const current = await certificates.readCertificateSigningRequest({ name });
+      // csrapproving approves it itself when the requester may create nodeclient requests.
+      if (current.status?.conditions?.some((c) => c.type === 'Approved') === true) return;
+      await certificates.replaceCertificateSigningRequestApproval({
+        name,
+        body: {
+          ...current,
+          status: {
+            ...current.status,
+            conditions: [
+              ...(current.status?.conditions ?? []),
+              {
+                type: 'Approved',
+                status: 'True',
+                reason: 'FuncletAttach',
+                message: 'approved by funclet attach for the virtual node it registers',
+              },
+            ],
+          },
+        },
+      });
+      return;
+    } catch (err) {
+      if (apiStatus(err) === 409 && attempt < 5) continue;
+      throw kubeError(err, `approve CertificateSigningRequest ${name}`);
+    }
+  }
 }

@@ -9,7 +9,7 @@ import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import type { CertificatesV1Api, V1CertificateSigningRequest } from '@kubernetes/client-node';
 import { FuncletError } from '../errors.ts';
 import { x509 } from '../util/x509.ts';
-import { apiStatus, kubeError } from './errors.ts';
+import { kubeError } from './errors.ts';
 import { kubeletClientSigner, nodesGroup, nodeUser, type NodeCredential } from './nodeUser.ts';
 
 /** A new key and the PKCS#10 request for the node's client certificate. */
@@ -102,46 +102,6 @@ export async function issueNodeCertificate(
       );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
-  }
-}
-
-/**
- * The approval the admin gives at attach: an Approved condition on the request, written over the
- * request as it is now (controllers may have touched it since it was created).
- */
-export async function approveAsAdmin(
-  certificates: CertificatesV1Api,
-  request: V1CertificateSigningRequest,
-): Promise<void> {
-  const name = request.metadata!.name!;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const current = await certificates.readCertificateSigningRequest({ name });
-      // csrapproving approves it itself when the requester may create nodeclient requests.
-      if (current.status?.conditions?.some((c) => c.type === 'Approved') === true) return;
-      await certificates.replaceCertificateSigningRequestApproval({
-        name,
-        body: {
-          ...current,
-          status: {
-            ...current.status,
-            conditions: [
-              ...(current.status?.conditions ?? []),
-              {
-                type: 'Approved',
-                status: 'True',
-                reason: 'FuncletAttach',
-                message: 'approved by funclet attach for the virtual node it registers',
-              },
-            ],
-          },
-        },
-      });
-      return;
-    } catch (err) {
-      if (apiStatus(err) === 409 && attempt < 5) continue;
-      throw kubeError(err, `approve CertificateSigningRequest ${name}`);
-    }
   }
 }
 
