@@ -38,9 +38,12 @@ param nodes array
 @minLength(32)
 param webhookSecret string
 
-@description('The kubeconfig `funclet attach` prints (FUNCLET_KUBECONFIG). Usually left empty at first and stored in the vault after attaching.')
+@description('FUNCLET_KUBECONFIG for the first deployment; usually left empty: `funclet attach --key-vault-secret` writes it to the vault, and the nodes renew it there.')
 @secure()
 param kubeconfig string = ''
+
+@description('Set on every deployment after the first: the vault\'s funclet-kubeconfig is then left as it is (it holds renewed certificates).')
+param kubeconfigExists bool = false
 
 @description('Region the container groups run in (FUNCLET_ACI_REGION).')
 param aciRegion string = location
@@ -136,6 +139,7 @@ var coreSettings = [
   { name: 'FUNCLET_NODES', value: string(nodes) }
   { name: 'FUNCLET_CLUSTER_NAME', value: clusterName }
   { name: 'FUNCLET_KUBECONFIG', value: '@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/funclet-kubeconfig)' }
+  { name: 'FUNCLET_KUBECONFIG_SECRET_URI', value: '${vaultUri}/secrets/funclet-kubeconfig' }
   { name: 'FUNCLET_WEBHOOK_SECRET', value: '@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/funclet-webhook-secret)' }
   { name: 'FUNCLET_TABLE_ACCOUNT_URL', value: 'https://${storageAccountName}.table.${environment().suffixes.storage}' }
   { name: 'FUNCLET_TABLE_PREFIX', value: tablePrefix }
@@ -220,6 +224,7 @@ module vault 'modules/keyvault.bicep' = {
     tags: allTags
     webhookSecret: webhookSecret
     kubeconfig: kubeconfig
+    kubeconfigExists: kubeconfigExists
     awsAccessKeyId: awsAccessKeyId
     awsSecretAccessKey: awsSecretAccessKey
   }

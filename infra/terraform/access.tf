@@ -7,7 +7,9 @@
 #   reads the package with the app's identity, so code running as the app can replace its own
 #   package; that is the one grant that cannot be narrowed further.
 # - Storage Queue Data Contributor only with grant_queue_access (no queue triggers in Funclet).
-# - Key Vault Secrets User on the vault; Monitoring Metrics Publisher on Application Insights.
+# - Key Vault Secrets User on the vault; Key Vault Secrets Officer on funclet-kubeconfig only
+#   (the nodes write their renewed certificates back); Monitoring Metrics Publisher on
+#   Application Insights.
 # - ACI: custom roles, not Contributor: container groups in the one ACI resource group, the
 #   subscription's ACI usage (node capacity and Ready), and joining the delegated subnet.
 
@@ -48,6 +50,14 @@ resource "azurerm_role_assignment" "queues" {
 resource "azurerm_role_assignment" "secrets_user" {
   scope                = azurerm_key_vault.funclet.id
   role_definition_name = "Key Vault Secrets User"
+  principal_id         = local.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+# Write on the one secret the nodes renew their credentials in, and no other.
+resource "azurerm_role_assignment" "kubeconfig_writer" {
+  scope                = azurerm_key_vault_secret.kubeconfig.resource_versionless_id
+  role_definition_name = "Key Vault Secrets Officer"
   principal_id         = local.principal_id
   principal_type       = "ServicePrincipal"
 }

@@ -172,16 +172,21 @@ resource "azurerm_key_vault_secret" "webhook_secret" {
   depends_on   = [azurerm_role_assignment.deployer_secrets_officer]
 }
 
-# Usually set after `funclet attach` (docs/deploy-aks.md); until then every function fails
-# naming FUNCLET_KUBECONFIG.
+# FUNCLET_KUBECONFIG: created here (empty until `funclet attach` writes the nodes' credentials,
+# docs/deploy-aks.md; until then every function fails naming FUNCLET_KUBECONFIG) so that the
+# app's write grant can be scoped to this one secret (access.tf). The nodes renew their
+# certificates and write new versions themselves: Terraform never writes it again.
 resource "azurerm_key_vault_secret" "kubeconfig" {
-  #checkov:skip=CKV_AZURE_41: the token inside has its own lifetime (funclet attach); a vault expiry would stop every virtual node at an unrelated date.
-  count        = var.kubeconfig == "" ? 0 : 1
+  #checkov:skip=CKV_AZURE_41: the credentials inside have their own lifetimes and are renewed by the functions; a vault expiry would stop every virtual node at an unrelated date.
   name         = "funclet-kubeconfig"
   key_vault_id = azurerm_key_vault.funclet.id
-  value        = var.kubeconfig
+  value        = var.kubeconfig == "" ? "{}" : var.kubeconfig
   content_type = "application/json"
   depends_on   = [azurerm_role_assignment.deployer_secrets_officer]
+
+  lifecycle {
+    ignore_changes = [value]
+  }
 }
 
 resource "azurerm_key_vault_secret" "aws_access_key_id" {

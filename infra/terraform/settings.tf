@@ -20,6 +20,7 @@ locals {
     FUNCLET_NODES                             = jsonencode(var.nodes)
     FUNCLET_CLUSTER_NAME                      = var.cluster_name
     FUNCLET_KUBECONFIG                        = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-kubeconfig)"
+    FUNCLET_KUBECONFIG_SECRET_URI             = "${local.vault_uri}secrets/funclet-kubeconfig"
     FUNCLET_WEBHOOK_SECRET                    = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-webhook-secret)"
     FUNCLET_TABLE_ACCOUNT_URL                 = azurerm_storage_account.funclet.primary_table_endpoint
     FUNCLET_TABLE_PREFIX                      = var.table_prefix

@@ -63,7 +63,7 @@ variable "webhook_secret" {
 }
 
 variable "kubeconfig" {
-  description = "The kubeconfig `funclet attach` prints (FUNCLET_KUBECONFIG); empty to store it in the vault later."
+  description = "FUNCLET_KUBECONFIG for the first apply; usually empty: `funclet attach --key-vault-secret` writes it to the vault, and the nodes renew it there (later applies never change it)."
   type        = string
   default     = ""
   sensitive   = true

@@ -46,6 +46,37 @@ async function terraformGrants(file: string): Promise<Grant[]> {
   }));
 }
 
+describe("the Function App's Key Vault grants", () => {
+  it('Bicep: read on the vault, write on funclet-kubeconfig alone', () => {
+    const vault = bicepGrants('infra/bicep/modules/appAccess.bicep').filter((g) => /keyVault/.test(g.role));
+    assert.deepEqual(
+      vault
+        .filter((g) => g.name !== 'secretsOfficer')
+        .map((g) => [g.role, g.scope])
+        .sort(),
+      [
+        ['keyVaultSecretsOfficer', 'kubeconfigSecret'],
+        ['keyVaultSecretsUser', 'vault'],
+      ],
+    );
+    const text = readFileSync(path('infra/bicep/modules/appAccess.bicep'), 'utf8');
+    assert.match(
+      text,
+      /resource kubeconfigSecret '[^']+' existing = \{\s*parent: vault\s*name: 'funclet-kubeconfig'/,
+    );
+  });
+
+  it('Terraform: the same grants', async () => {
+    const grants = (await terraformGrants('infra/terraform/access.tf')).filter(
+      (g) => /Key Vault/.test(g.role) && g.name !== 'secrets_officer',
+    );
+    assert.deepEqual(grants.map((g) => [g.role, g.scope]).sort(), [
+      ['Key Vault Secrets Officer', '${azurerm_key_vault_secret.kubeconfig.resource_versionless_id}'],
+      ['Key Vault Secrets User', '${azurerm_key_vault.funclet.id}'],
+    ]);
+  });
+});
+
 describe("the Function App's storage grants", () => {
   it('Bicep: blob rights on the host containers and the deployment container, never on the account', () => {
     const grants = bicepGrants('infra/bicep/modules/appAccess.bicep');

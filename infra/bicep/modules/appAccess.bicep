@@ -9,6 +9,8 @@
 // - Storage Queue Data Contributor: only when grantQueueAccess is set. Funclet has no queue
 //   triggers and the host does not need queues for HTTP and timer triggers.
 // - Key Vault Secrets User on the vault: resolves the Key Vault references.
+// - Key Vault Secrets Officer on funclet-kubeconfig only: the nodes write their renewed
+//   certificates back there (core/node/credentialRenewal.ts), and may write no other secret.
 // - Monitoring Metrics Publisher on Application Insights: identity-based telemetry ingestion.
 // Optionally, an operator principal gets Key Vault Secrets Officer to store the kubeconfig that
 // `funclet attach` prints.
@@ -53,6 +55,11 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: vaultName
+}
+
+resource kubeconfigSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'funclet-kubeconfig'
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -108,6 +115,16 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+resource kubeconfigWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: kubeconfigSecret
+  name: guid(kubeconfigSecret.id, principalId, roles.keyVaultSecretsOfficer)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
   }
 }
 

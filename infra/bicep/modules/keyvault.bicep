@@ -2,10 +2,11 @@
 // (`@Microsoft.KeyVault(SecretUri=...)`) with its managed identity and the Key Vault Secrets
 // User role; nobody reads them through access policies (RBAC authorization only).
 //
-// funclet-kubeconfig holds the ServiceAccount kubeconfig that `funclet attach` prints. It is
-// usually set after the first deployment (the cluster attach needs the app's webhook URL), so
-// the secret is created here only when the kubeconfig parameter is given; until then the app
-// setting resolves to nothing usable and every function fails naming FUNCLET_KUBECONFIG.
+// funclet-kubeconfig holds the nodes' credentials that `funclet attach` writes, and that the
+// nodes renew and write back themselves. It is created here empty, once: a deployment finding it
+// there keeps its value (so redeploying never resets renewed certificates), and the app's write
+// grant is scoped to it (appAccess.bicep). Until attach writes it, every function fails naming
+// FUNCLET_KUBECONFIG.
 
 param name string
 param location string
@@ -60,13 +61,16 @@ resource webhookSecretValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
-resource kubeconfigValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(kubeconfig)) {
+@description('True when the vault already holds funclet-kubeconfig (main.bicep passes it on redeploys): it is then left as it is.')
+param kubeconfigExists bool
+
+resource kubeconfigValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!kubeconfigExists) {
   parent: vault
-  // checkov:skip=CKV_AZURE_41: the token inside has its own lifetime (funclet attach); a vault expiry would stop every virtual node at an unrelated date.
+  // checkov:skip=CKV_AZURE_41: the credentials inside have their own lifetimes and are renewed by the functions; a vault expiry would stop every virtual node at an unrelated date.
   // checkov:skip=CKV_AZURE_114: false positive: contentType is set below; checkov does not read the properties of a conditional (if) resource.
   name: 'funclet-kubeconfig'
   properties: {
-    value: kubeconfig
+    value: empty(kubeconfig) ? '{}' : kubeconfig
     contentType: 'application/json'
   }
 }
