@@ -24,7 +24,12 @@ import {
 } from '@kubernetes/client-node';
 import type { KubeconfigStore } from '../core/kube/kubeconfigStore.ts';
 import { functionUrlProblem, splitFunctionKey } from '../core/relay/outgoing.ts';
-import { nodeIdentityKubeconfig, serviceAccountFallbackKubeconfig, type CredentialKind } from './identity.ts';
+import {
+  nodeIdentityKubeconfig,
+  nodeRestriction,
+  serviceAccountFallbackKubeconfig,
+  type CredentialKind,
+} from './identity.ts';
 import { applyManifests, k8sManifestDir, readManifests } from './manifests.ts';
 import { minSecretLength, RelaySetting } from './relay.ts';
 import { apiServerEndpoints, narrowedRelayPolicy } from './relayNetworkPolicy.ts';
@@ -68,7 +73,12 @@ export interface AttachResult {
   /** For the caller in this process (tests); the CLI prints none of it. */
   kubeconfig: string;
   credential:
-    | { kind: 'node'; expiresAt: Record<string, string> }
+    | {
+        kind: 'node';
+        expiresAt: Record<string, string>;
+        /** Whether the cluster stops a node writing other nodes' objects (unknown without another node to try). */
+        nodeRestriction: 'enforced' | 'not enforced' | 'unknown';
+      }
     | { kind: 'service-account'; expiresAt: string | undefined };
   relay?: { nodes: string[]; image: string };
 }
@@ -100,8 +110,13 @@ export async function runAttach(options: AttachOptions): Promise<AttachResult> {
       log,
     });
     kubeconfig = issued.kubeconfig;
-    credential = { kind: 'node', expiresAt: issued.expiresAt };
+    const restriction = await nodeRestriction(admin, kubeconfig, nodes[0]!);
+    credential = { kind: 'node', expiresAt: issued.expiresAt, nodeRestriction: restriction };
     log(`applied infra/k8s to ${cluster.server}; the nodes renew their certificates before they expire`);
+    if (restriction === 'not enforced')
+      log(
+        'warning: this cluster does not run the NodeRestriction admission plugin: a node credential may write other nodes, their Leases and the status of pods on them; enable it (kube-apiserver --enable-admission-plugins=NodeRestriction)',
+      );
   } else {
     const seconds = options.tokenExpirationSeconds ?? defaultTokenExpirationSeconds;
     if (!Number.isInteger(seconds) || seconds < 600)

@@ -13,14 +13,15 @@
 import {
   CertificatesV1Api,
   CoreV1Api,
+  KubeConfig,
   KubernetesObjectApi,
-  type KubeConfig,
   type KubernetesObject,
   type V1ClusterRole,
   type V1CertificateSigningRequest,
   type V1ClusterRoleBinding,
   type V1Role,
 } from '@kubernetes/client-node';
+import { mergePatch } from '../core/kube/clients.ts';
 import { nodeKubeconfigDocument } from '../core/kube/kubeconfig.ts';
 import { apiStatus, kubeError } from '../core/kube/errors.ts';
 import { certificateValidity, issueNodeCertificate } from '../core/kube/nodeCertificate.ts';
@@ -201,6 +202,38 @@ async function removeLegacyTokens(admin: KubeConfig): Promise<void> {
       .catch((err: unknown) => {
         if (apiStatus(err) !== 404) throw err;
       });
+  }
+}
+
+/**
+ * Whether the cluster runs NodeRestriction, asked the only way that shows it: a dry-run patch of
+ * another node's labels with the first virtual node's credential (admission runs on a dry run;
+ * nothing changes). Without NodeRestriction the Node authorizer still confines what a node may
+ * read, but not which Node, Lease or pod status it may write.
+ */
+export async function nodeRestriction(
+  admin: KubeConfig,
+  kubeconfig: string,
+  node: string,
+): Promise<'enforced' | 'not enforced' | 'unknown'> {
+  const others = (await admin.makeApiClient(CoreV1Api).listNode()).items
+    .map((n) => n.metadata?.name ?? '')
+    .filter((n) => n !== '' && n !== node);
+  const other = others[0];
+  if (other === undefined) return 'unknown';
+  const asNode = new KubeConfig();
+  asNode.loadFromString(kubeconfig);
+  asNode.setCurrentContext(node);
+  try {
+    await asNode
+      .makeApiClient(CoreV1Api)
+      .patchNode(
+        { name: other, dryRun: 'All', body: { metadata: { labels: { 'funclet.io/probe': 'dry-run' } } } },
+        mergePatch,
+      );
+    return 'not enforced';
+  } catch (err) {
+    return apiStatus(err) === 403 ? 'enforced' : 'unknown';
   }
 }
 

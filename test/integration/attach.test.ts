@@ -110,6 +110,10 @@ describe('funclet attach', () => {
 
   it('issues each node its own system:node: certificate, stores the kubeconfig, and prints and logs none of it', async () => {
     const [a, b] = newNodes(2) as [string, string];
+    // A node that is not one of Funclet's, for attach's NodeRestriction check to try.
+    const real = uniqueName('real-node');
+    nodes.push(real);
+    await core.createNode({ body: { metadata: { name: real } } });
     const store = memoryKubeconfigStore('');
     const printed: string[] = [];
     const logged: string[] = [];
@@ -150,7 +154,12 @@ describe('funclet attach', () => {
         'issued by the cluster CA',
       );
     }
-    assert.equal(result.credential.kind, 'node');
+    assert.deepEqual(
+      result.credential.kind === 'node' ? result.credential.nodeRestriction : undefined,
+      'enforced',
+      'the test cluster runs NodeRestriction, and attach can tell',
+    );
+    assert.equal((await core.readNode({ name: real })).metadata?.labels?.['funclet.io/probe'], undefined);
 
     // The functions run with it: the lease timer registers both nodes, each as itself.
     const env = functionSettings({
