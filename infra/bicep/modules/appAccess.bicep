@@ -12,8 +12,8 @@
 // - Key Vault Secrets Officer on funclet-kubeconfig only: the nodes write their renewed
 //   certificates back there (core/node/credentialRenewal.ts), and may write no other secret.
 // - Monitoring Metrics Publisher on Application Insights: identity-based telemetry ingestion.
-// Optionally, an operator principal gets Key Vault Secrets Officer to store the kubeconfig that
-// `funclet attach` prints.
+// Optionally, an operator principal gets Key Vault Secrets Officer, so that `funclet attach
+// --key-vault-secret` can write the nodes' kubeconfig.
 
 param principalId string
 param storageAccountName string
