@@ -369,8 +369,12 @@ export function parseExpression(text: string): Expr {
 
 // --- references ----------------------------------------------------------------------------------
 
-/** Every traversal an expression makes, as dotted names up to its first index or splat: "var.x", "module.m.out", "aws_iam_user.u.name". */
-export function traversals(expr: Expr): string[] {
+/**
+ * Every traversal an expression makes, as the names it goes through (indexes and splats left out):
+ * "var.x", "module.m.out", "aws_iam_access_key.k.secret" for aws_iam_access_key.k[0].secret. The
+ * arguments of the functions named in `skipCalls` (nonsensitive) are not looked into.
+ */
+export function traversals(expr: Expr, skipCalls: readonly string[] = []): string[] {
   const found: string[] = [];
   const visit = (e: Expr, bound: Set<string>) => {
     switch (e.kind) {
@@ -381,10 +385,7 @@ export function traversals(expr: Expr): string[] {
         return;
       case 'traversal': {
         const names = [e.root];
-        for (const s of e.steps) {
-          if (s.kind === 'attr') names.push(s.name);
-          else break;
-        }
+        for (const s of e.steps) if (s.kind === 'attr') names.push(s.name);
         if (e.root && !bound.has(e.root)) found.push(names.join('.'));
         for (const s of e.steps) {
           if (s.kind === 'index') visit(s.index, bound);
@@ -393,7 +394,7 @@ export function traversals(expr: Expr): string[] {
         return;
       }
       case 'call':
-        for (const a of e.args) visit(a, bound);
+        if (!skipCalls.includes(e.name)) for (const a of e.args) visit(a, bound);
         return;
       case 'unary':
         visit(e.operand, bound);
@@ -431,10 +432,11 @@ export function traversals(expr: Expr): string[] {
 }
 
 /** The traversals of every expression inside a hcl2json value (strings, lists, objects, blocks). */
-export function valueTraversals(json: unknown): string[] {
-  if (typeof json === 'string') return json.includes('${') ? traversals(parseTemplate(json)) : [];
-  if (Array.isArray(json)) return json.flatMap(valueTraversals);
-  if (json !== null && typeof json === 'object') return Object.values(json).flatMap(valueTraversals);
+export function valueTraversals(json: unknown, skipCalls: readonly string[] = []): string[] {
+  if (typeof json === 'string') return json.includes('${') ? traversals(parseTemplate(json), skipCalls) : [];
+  if (Array.isArray(json)) return json.flatMap((j) => valueTraversals(j, skipCalls));
+  if (json !== null && typeof json === 'object')
+    return Object.values(json).flatMap((j) => valueTraversals(j, skipCalls));
   return [];
 }
 
