@@ -171,8 +171,8 @@ var ecsSettings = [
 
 // Custom role names exactly as aciRoles.bicep derives them: reading them from the conditional
 // module's outputs would make every use of them conditional too.
-var aciContainerGroupsRoleName = guid(subscription().id, namePrefix, 'funclet-aci-container-groups')
-var aciSubnetJoinRoleName = guid(subscription().id, namePrefix, 'funclet-aci-subnet-join')
+var aciContainerGroupsRoleName = guid(subscription().id, appName, 'funclet-aci-container-groups')
+var aciSubnetJoinRoleName = guid(subscription().id, appName, 'funclet-aci-subnet-join')
 // The subnet's subscription and resource group ([2], [4]); a placeholder keeps the unused scope
 // expression valid when there is no subnet.
 var subnetParts = split(empty(aciSubnetId) ? '${subscription().id}/resourceGroups/${aciResourceGroupName}' : aciSubnetId, '/')
@@ -264,7 +264,7 @@ module appAccess 'modules/appAccess.bicep' = {
 module aciRoles 'modules/aciRoles.bicep' = if (usesAci) {
   name: 'funclet-aci-roles'
   params: {
-    namePrefix: namePrefix
+    appName: appName
     aciResourceGroupName: aciResourceGroupName
     principalId: app.outputs.principalId
     useSubnet: !empty(aciSubnetId)

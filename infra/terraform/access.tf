@@ -80,9 +80,12 @@ resource "azurerm_role_assignment" "secrets_officer" {
 
 # --- ACI ---------------------------------------------------------------------------------------
 
+# Custom role names are unique in the tenant, so each carries the app's name: a deployment in
+# another subscription, another of this one, or Bicep's beside this one names its roles apart.
+
 resource "azurerm_role_definition" "aci_container_groups" {
   count       = local.uses_aci ? 1 : 0
-  name        = "Funclet ACI container groups (${var.name_prefix})"
+  name        = "Funclet ACI container groups (${local.app_name})"
   scope       = azurerm_resource_group.aci[0].id
   description = "Create, read, list, delete container groups and read their logs in one resource group."
 
@@ -111,7 +114,7 @@ resource "azurerm_role_assignment" "aci_container_groups" {
 # it every ACI node reports NotReady. Usage is a subscription-level API.
 resource "azurerm_role_definition" "aci_usage" {
   count       = local.uses_aci ? 1 : 0
-  name        = "Funclet ACI usage reader (${var.name_prefix})"
+  name        = "Funclet ACI usage reader (${local.app_name})"
   scope       = "/subscriptions/${var.subscription_id}"
   description = "Read Azure Container Instances quota usage per region."
 
@@ -133,7 +136,7 @@ resource "azurerm_role_assignment" "aci_usage" {
 
 resource "azurerm_role_definition" "aci_subnet_join" {
   count       = local.uses_aci && var.aci_subnet_id != "" ? 1 : 0
-  name        = "Funclet ACI subnet join (${var.name_prefix})"
+  name        = "Funclet ACI subnet join (${local.app_name})"
   scope       = "/subscriptions/${var.subscription_id}"
   description = "Place container groups in a delegated subnet."
 

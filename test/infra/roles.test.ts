@@ -1,7 +1,9 @@
 /**
  * What Azure refuses about roles, checked on the evaluated deployments (test/infra/deployments.ts):
  * a second assignment of the same role to the same principal at the same scope (409
- * RoleAssignmentExists), whichever inputs the guides and examples give.
+ * RoleAssignmentExists), whichever inputs the guides and examples give; a custom role name that
+ * another deployment already took (names are unique in the tenant: RoleDefinitionWithSameNameExists),
+ * from another subscription, another resource group, or Bicep and Terraform side by side.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,11 @@ import {
   evaluateBicep,
   evaluateTerraform,
   operator,
+  subnetIn,
   subscriptionA,
+  subscriptionB,
+  type Evaluated,
+  type Scenario,
   terraformExamples,
   terraformScenarios,
   tenant,
@@ -107,4 +113,82 @@ resource second 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
         assert.ok(grants.length >= 6, `the app's grants are found (${grants.length})`);
         assert.deepEqual(duplicateGrants(grants), []);
       });
+});
+
+describe('custom roles', () => {
+  // Every custom role a deployment defines: ACI nodes, and a subnet to join.
+  const withAll = (subscription: string, overrides: Record<string, Value> = {}): Scenario => ({
+    label: `in ${subscription}`,
+    subscription,
+    overrides: { aciSubnetId: subnetIn(subscription), aci_subnet_id: subnetIn(subscription), ...overrides },
+  });
+  // Each evaluator reads the inputs its configuration declares and ignores the other's.
+  const bicep = (s: Scenario) => evaluateBicep('aci', s);
+  const terraform = (s: Scenario) => evaluateTerraform('aci', s);
+  const names = (e: Evaluated) => e.roles.map((r) => r.roleName);
+  const shared = (a: Evaluated, b: Evaluated) => names(a).filter((n) => names(b).includes(n));
+
+  it('the deployments define them (container groups, ACI usage, subnet join)', async () => {
+    assert.equal(bicep(withAll(subscriptionA)).roles.length, 3);
+    assert.equal((await terraform(withAll(subscriptionA))).roles.length, 3);
+  });
+
+  it('Bicep: one deployment names each role apart', () => {
+    const n = names(bicep(withAll(subscriptionA)));
+    assert.equal(new Set(n).size, n.length, n.join(', '));
+  });
+
+  it('Bicep: a deployment in a second subscription names its roles apart from the first', () => {
+    assert.deepEqual(shared(bicep(withAll(subscriptionA)), bicep(withAll(subscriptionB))), []);
+  });
+
+  it('Bicep: a second deployment in the same subscription (another resource group) names and defines its own roles', () => {
+    const first = bicep(withAll(subscriptionA));
+    const second = bicep(
+      withAll(subscriptionA, {
+        appResourceGroupName: 'funclet-2-rg',
+        aciResourceGroupName: 'funclet-2-aci-rg',
+      }),
+    );
+    assert.deepEqual(shared(first, second), []);
+    assert.deepEqual(
+      first.roles.map((r) => r.key).filter((k) => second.roles.some((r) => r.key === k)),
+      [],
+      'role definition ids',
+    );
+  });
+
+  it('Terraform: one deployment names each role apart', async () => {
+    const n = names(await terraform(withAll(subscriptionA)));
+    assert.equal(new Set(n).size, n.length, n.join(', '));
+  });
+
+  it('Terraform: a deployment in a second subscription names its roles apart from the first', async () => {
+    assert.deepEqual(
+      shared(await terraform(withAll(subscriptionA)), await terraform(withAll(subscriptionB))),
+      [],
+    );
+  });
+
+  it('Terraform: a second deployment in the same subscription (another resource group) names its roles apart', async () => {
+    const first = await terraform(withAll(subscriptionA));
+    const second = await terraform(
+      withAll(subscriptionA, {
+        app_resource_group_name: 'funclet-2-rg',
+        aci_resource_group_name: 'funclet-2-aci-rg',
+      }),
+    );
+    assert.deepEqual(shared(first, second), []);
+  });
+
+  it('Bicep and Terraform side by side in one subscription name their roles apart', async () => {
+    const t = await terraform(
+      withAll(subscriptionA, {
+        app_resource_group_name: 'funclet-tf-rg',
+        aci_resource_group_name: 'funclet-tf-aci-rg',
+      }),
+    );
+    assert.deepEqual(shared(bicep(withAll(subscriptionA)), t), []);
+    assert.deepEqual(shared(bicep(withAll(subscriptionA)), await terraform(withAll(subscriptionA))), []);
+  });
 });

@@ -8,7 +8,8 @@
 // - subnet join: only when pods run in a delegated subnet (FUNCLET_ACI_SUBNET_ID).
 targetScope = 'subscription'
 
-param namePrefix string
+@description('The Function App the roles are for. Role names are unique in the tenant, so each carries it: a second deployment, in this subscription or another, or with Terraform beside Bicep, names its roles apart.')
+param appName string
 param aciResourceGroupName string
 param principalId string
 param useSubnet bool
@@ -16,9 +17,9 @@ param useSubnet bool
 var aciResourceGroupId = '${subscription().id}/resourceGroups/${aciResourceGroupName}'
 
 resource containerGroupsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(subscription().id, namePrefix, 'funclet-aci-container-groups')
+  name: guid(subscription().id, appName, 'funclet-aci-container-groups')
   properties: {
-    roleName: 'Funclet ACI container groups (${namePrefix})'
+    roleName: 'Funclet ACI container groups (${appName})'
     description: 'Create, read, list, delete container groups and read their logs in one resource group.'
     type: 'CustomRole'
     assignableScopes: [aciResourceGroupId]
@@ -37,9 +38,9 @@ resource containerGroupsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01
 }
 
 resource usageRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(subscription().id, namePrefix, 'funclet-aci-usage')
+  name: guid(subscription().id, appName, 'funclet-aci-usage')
   properties: {
-    roleName: 'Funclet ACI usage reader (${namePrefix})'
+    roleName: 'Funclet ACI usage reader (${appName})'
     description: 'Read Azure Container Instances quota usage per region.'
     type: 'CustomRole'
     assignableScopes: [subscription().id]
@@ -53,9 +54,9 @@ resource usageRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 }
 
 resource subnetJoinRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (useSubnet) {
-  name: guid(subscription().id, namePrefix, 'funclet-aci-subnet-join')
+  name: guid(subscription().id, appName, 'funclet-aci-subnet-join')
   properties: {
-    roleName: 'Funclet ACI subnet join (${namePrefix})'
+    roleName: 'Funclet ACI subnet join (${appName})'
     description: 'Place container groups in a delegated subnet.'
     type: 'CustomRole'
     assignableScopes: [subscription().id]
