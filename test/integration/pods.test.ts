@@ -170,6 +170,49 @@ describe('pods on a mock virtual node', () => {
     assert.equal((JSON.parse(stored.env) as Record<string, Record<string, string>>).app?.PASSWORD, 's3cret');
   });
 
+  it('refuses a privileged pod and one asking runAsNonRoot of the mock, each with the reason on its status and an Event', async () => {
+    const refused = [
+      { name: 'privileged', securityContext: { privileged: true }, reason: /asks for privileged mode/ },
+      {
+        name: 'non-root',
+        securityContext: { runAsNonRoot: true },
+        reason: /securityContext\.runAsNonRoot, which the mock provider cannot enforce/,
+      },
+    ];
+    for (const r of refused)
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: r.name, labels: { t: 'insecure' } },
+          spec: {
+            ...onVirtualNode(node),
+            containers: [{ name: 'app', image: 'busybox', securityContext: r.securityContext }],
+          },
+        },
+      });
+    const waiting = (p: V1Pod) => p.status?.containerStatuses?.[0]?.state?.waiting;
+    await resyncUntil(runtimes, 'both refused', async () =>
+      (await podsIn('t=insecure')).every((p) => waiting(p)?.reason === 'ProviderFailed'),
+    );
+    for (const r of refused) {
+      const pod = (await podsIn('t=insecure')).find((p) => p.metadata?.name === r.name)!;
+      assert.match(waiting(pod)?.message ?? '', r.reason);
+      const events = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: `involvedObject.uid=${pod.metadata!.uid!}`,
+      });
+      assert.ok(
+        events.items.some((e) => e.type === 'Warning' && r.reason.test(e.message ?? '')),
+        r.name,
+      );
+      assert.equal(
+        (await instancesFor(new Set([pod.metadata!.uid!]))).length,
+        0,
+        `${r.name}: nothing started`,
+      );
+    }
+  });
+
   describe('Jobs', () => {
     const job = (name: string, exitCode: number, restartPolicy: 'Never' | 'OnFailure') => ({
       metadata: { name },
