@@ -4,8 +4,8 @@ import { Setting } from '../config.ts';
 import { nodeUser, type NodeCredential } from './nodeUser.ts';
 
 /**
- * Builds a KubeConfig from the document held in the FUNCLET_KUBECONFIG secret setting. Bearer
- * tokens and client certificates work. Exec credential plugins (kubelogin, aws eks get-token)
+ * Builds a KubeConfig from the document held in the FUNCLET_KUBECONFIG secret setting (its
+ * current context, or the one named). Client certificates and bearer tokens work. Exec credential plugins (kubelogin, aws eks get-token)
  * are refused: a function has neither the binaries nor an interactive login to run them.
  */
 export function kubeConfigFromText(text: string, context?: string): KubeConfig {
@@ -33,8 +33,8 @@ export function kubeConfigFromText(text: string, context?: string): KubeConfig {
         setting: Setting.kubeconfig,
         problem:
           `user "${user.name}" gets its credentials from an exec plugin (${String((user.exec as { command?: unknown }).command)}), ` +
-          'which a function cannot run. Use a ServiceAccount token instead: `funclet attach` creates one ' +
-          'with exactly the permissions Funclet needs and prints the kubeconfig to store.',
+          'which a function cannot run. Give each node its own certificate instead: `funclet attach` issues them ' +
+          'and writes the kubeconfig to the vault.',
       },
     ]);
   }
@@ -42,7 +42,7 @@ export function kubeConfigFromText(text: string, context?: string): KubeConfig {
     throw new ConfigError([
       {
         setting: Setting.kubeconfig,
-        problem: `user "${user.name}" uses the ${String((user.authProvider as { name?: unknown }).name)} auth provider, which needs an interactive login. Use a ServiceAccount token instead (\`funclet attach\`).`,
+        problem: `user "${user.name}" uses the ${String((user.authProvider as { name?: unknown }).name)} auth provider, which needs an interactive login. Give each node its own certificate instead (\`funclet attach\`).`,
       },
     ]);
   }
