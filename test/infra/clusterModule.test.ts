@@ -124,7 +124,7 @@ describe('the cluster Terraform module', () => {
         assert.equal(
           ref.field_path,
           e.valueFrom.fieldRef.fieldPath,
-          `${e.name} from the pod's ${ref.field_path}`,
+          `${e.name} from the pod's ${e.valueFrom.fieldRef.fieldPath}`,
         );
       } else if (e.name === 'FUNCLET_RELAY_MAX_IN_FLIGHT') {
         assert.equal(t.value, '${tostring(var.relay_max_in_flight)}');
