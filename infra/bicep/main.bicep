@@ -172,7 +172,11 @@ var ecsSettings = [
 // Custom role names exactly as aciRoles.bicep derives them: reading them from the conditional
 // module's outputs would make every use of them conditional too.
 var aciContainerGroupsRoleName = guid(subscription().id, appName, 'funclet-aci-container-groups')
+var aciUsageRoleName = guid(subscription().id, appName, 'funclet-aci-usage')
 var aciSubnetJoinRoleName = guid(subscription().id, appName, 'funclet-aci-subnet-join')
+var aciContainerGroupsRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciContainerGroupsRoleName)
+var aciUsageRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciUsageRoleName)
+var aciSubnetJoinRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciSubnetJoinRoleName)
 // The subnet's subscription and resource group ([2], [4]); a placeholder keeps the unused scope
 // expression valid when there is no subnet.
 var subnetParts = split(empty(aciSubnetId) ? '${subscription().id}/resourceGroups/${aciResourceGroupName}' : aciSubnetId, '/')
@@ -277,7 +281,7 @@ module aciGroupAccess 'modules/aciGroupAccess.bicep' = if (usesAci) {
   name: 'funclet-aci-group-access'
   params: {
     principalId: app.outputs.principalId
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciContainerGroupsRoleName)
+    roleDefinitionId: aciContainerGroupsRoleId
   }
   dependsOn: [aciRg, aciRoles]
 }
@@ -288,7 +292,7 @@ module aciSubnetJoin 'modules/subnetJoin.bicep' = if (usesAci && !empty(aciSubne
   params: {
     subnetId: aciSubnetId
     principalId: app.outputs.principalId
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciSubnetJoinRoleName)
+    roleDefinitionId: aciSubnetJoinRoleId
   }
   dependsOn: [aciRoles]
 }
@@ -305,3 +309,6 @@ output podEventsUrl string = 'https://${app.outputs.defaultHostName}/api/podEven
 
 @description('Prints podEvents\' function key. Keys exist once the app\'s code is published.')
 output podEventsKeyCommand string = 'az functionapp function keys list --resource-group ${appRg.name} --name ${app.outputs.name} --function-name podEvents --query default --output tsv'
+
+@description('The custom roles this deployment defines. Removing it deletes their assignments first (ACI usage is granted at the subscription and a subnet join in the network\'s resource group, so both outlive the resource groups), then the roles: docs/deploy-aks.md, "Removing it".')
+output customRoleIds array = usesAci ? concat([aciContainerGroupsRoleId, aciUsageRoleId], empty(aciSubnetId) ? [] : [aciSubnetJoinRoleId]) : []

@@ -43,6 +43,8 @@ export interface Evaluated {
   label: string;
   grants: Grant[];
   roles: CustomRole[];
+  /** Bicep: the customRoleIds output, which the guide's removal steps read. */
+  customRoleIds?: string[];
 }
 
 export interface Scenario {
@@ -75,7 +77,7 @@ export function evaluateBicep(example: string, scenario: Scenario): Evaluated {
     webhookSecret: 'w'.repeat(64),
     ...scenario.overrides,
   };
-  const { resources } = bicepDeployment(path('infra/bicep/main.bicep'), {
+  const { resources, output } = bicepDeployment(path('infra/bicep/main.bicep'), {
     tenantId: tenant,
     scope: { subscriptionId: scenario.subscription },
     params,
@@ -97,7 +99,13 @@ export function evaluateBicep(example: string, scenario: Scenario): Evaluated {
       key: r.id,
       assignableScopes: ((r.property('properties.assignableScopes') ?? []) as Value[]).map(canonical),
     }));
-  return { label: `${example}.parameters.json ${scenario.label} in ${scenario.subscription}`, grants, roles };
+  const customRoleIds = (output('customRoleIds') as Value[]).map(canonical);
+  return {
+    label: `${example}.parameters.json ${scenario.label} in ${scenario.subscription}`,
+    grants,
+    roles,
+    customRoleIds,
+  };
 }
 
 // --- Terraform -----------------------------------------------------------------------------------

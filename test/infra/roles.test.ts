@@ -3,7 +3,8 @@
  * a second assignment of the same role to the same principal at the same scope (409
  * RoleAssignmentExists), whichever inputs the guides and examples give; a custom role name that
  * another deployment already took (names are unique in the tenant: RoleDefinitionWithSameNameExists),
- * from another subscription, another resource group, or Bicep and Terraform side by side.
+ * from another subscription, another resource group, or Bicep and Terraform side by side; and a
+ * removal that leaves a custom role's assignments behind (RoleDefinitionHasAssignments).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -191,4 +192,28 @@ describe('custom roles', () => {
     assert.deepEqual(shared(bicep(withAll(subscriptionA)), t), []);
     assert.deepEqual(shared(bicep(withAll(subscriptionA)), await terraform(withAll(subscriptionA))), []);
   });
+});
+
+describe('removing a deployment', () => {
+  for (const example of bicepExamples)
+    for (const scenario of bicepScenarios())
+      it(`Bicep, ${example}.parameters.json, ${scenario.label}: the customRoleIds output names every custom role the deployment defines`, () => {
+        const { roles, customRoleIds } = evaluateBicep(example, scenario);
+        assert.deepEqual([...customRoleIds!].sort(), roles.map((r) => r.key).sort());
+      });
+
+  for (const scenario of terraformScenarios())
+    it(`Terraform, aci.tfvars, ${scenario.label}: every assignment of a custom role refers to the role's resource, so destroy removes it first`, async () => {
+      const { grants, roles } = await evaluateTerraform('aci', scenario);
+      assert.ok(roles.length > 0);
+      const custom = grants.filter((g) =>
+        /azurerm_role_definition|roleDefinitions\/[0-9a-f-]{36}$/.test(g.role),
+      );
+      assert.ok(custom.length >= roles.length, 'assignments of the custom roles are found');
+      for (const g of custom)
+        assert.ok(
+          roles.some((r) => r.key === g.role),
+          `${g.where} refers to ${g.role}, not to a role definition of this configuration`,
+        );
+    });
 });
