@@ -201,11 +201,12 @@ resource "kubernetes_role_binding_v1" "relay_authentication_reader" {
   }
 }
 
+# Its namespace by reference: nothing else here orders the Secret after the namespace.
 resource "kubernetes_secret_v1" "relay" {
   count = local.relay_enabled ? 1 : 0
   metadata {
     name      = "funclet-relay"
-    namespace = local.namespace
+    namespace = kubernetes_namespace_v1.funclet.metadata[0].name
     labels    = local.labels
   }
   data = {
