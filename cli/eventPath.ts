@@ -14,6 +14,8 @@ export interface EventPath {
   webhookUrl: string;
   /** Each node's kubelet endpoint port on the kubelet address. */
   kubeletPorts: ReadonlyMap<string, number>;
+  /** exec and attach sessions the relay serves now. */
+  kubeletSessions(): number;
   stop(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function startEventPath(options: {
    * it listens on (127.0.0.1 by default; the API server takes a loopback node address for logs,
    * but not for node proxy requests).
    */
-  kubelet?: { address: string; listenAddress?: string; firstPort?: number };
+  kubelet?: { address: string; listenAddress?: string; firstPort?: number; maxSessions?: number };
 }): Promise<EventPath> {
   const handler = podEventsHandler(options.runtimes);
   const http = await serveFunctions(
@@ -66,6 +68,7 @@ export async function startEventPath(options: {
         listenAddress: options.kubelet?.listenAddress ?? options.kubelet?.address ?? '127.0.0.1',
         firstPort: options.kubelet?.firstPort ?? 0,
         apiUrl: `${http.url}/api/kubeletApi`,
+        maxSessions: options.kubelet?.maxSessions,
       },
       kubeconfigText: await serviceAccountKubeconfig(options.admin, relayServiceAccount, {
         expirationSeconds: 24 * 3600,
@@ -75,6 +78,7 @@ export async function startEventPath(options: {
     return {
       webhookUrl,
       kubeletPorts: relay.kubeletPorts,
+      kubeletSessions: () => relay.kubeletSessions(),
       async stop() {
         await relay.stop();
         await http.close();

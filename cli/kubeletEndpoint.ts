@@ -24,6 +24,8 @@ export interface KubeletEndpointOptions {
   /** A serving certificate; a self-signed one for `address` when absent. */
   certificate?: ServingCertificate;
   followPollMs?: number;
+  /** exec and attach sessions served at once (FUNCLET_KUBELET_MAX_SESSIONS). */
+  maxSessions?: number;
 }
 
 /** The ConfigMap the API server publishes its client CA in, for kubelets and extension servers. */
@@ -61,5 +63,7 @@ export async function startKubeletEndpoints(
       })),
     logger: context.logger,
     followPollMs: options.followPollMs,
+    maxSessions: options.maxSessions,
+    maxSessionsSetting: 'FUNCLET_KUBELET_MAX_SESSIONS',
   });
 }

@@ -29,9 +29,13 @@ export const RelaySetting = {
   kubeletApiUrl: 'FUNCLET_KUBELET_API_URL',
   kubeletCertFile: 'FUNCLET_KUBELET_TLS_CERT_FILE',
   kubeletKeyFile: 'FUNCLET_KUBELET_TLS_KEY_FILE',
+  kubeletMaxSessions: 'FUNCLET_KUBELET_MAX_SESSIONS',
 } as const;
 
 const maxMaxInFlight = 32;
+/** exec and attach sessions one relay serves at once unless FUNCLET_KUBELET_MAX_SESSIONS says otherwise. */
+export const defaultMaxSessions = 32;
+const maxMaxSessions = 1024;
 
 /** The shortest webhook secret accepted: 32 characters leave no room for guessing. */
 export const minSecretLength = 32;
@@ -142,7 +146,8 @@ function kubeletOptionsFromEnv(
   let apiUrl = env[RelaySetting.kubeletApiUrl]?.trim() || '';
   if (apiUrl === '' && URL.canParse(webhookUrl)) apiUrl = kubeletApiUrlFor(webhookUrl);
   const apiUrlProblem = functionUrlProblem(apiUrl);
-  if (apiUrlProblem !== undefined) problems.push({ setting: RelaySetting.kubeletApiUrl, problem: apiUrlProblem });
+  if (apiUrlProblem !== undefined)
+    problems.push({ setting: RelaySetting.kubeletApiUrl, problem: apiUrlProblem });
   const certFile = env[RelaySetting.kubeletCertFile]?.trim() || undefined;
   const keyFile = env[RelaySetting.kubeletKeyFile]?.trim() || undefined;
   let certificate: KubeletEndpointOptions['certificate'];
@@ -161,16 +166,27 @@ function kubeletOptionsFromEnv(
       });
     }
   }
-  return { address, listenAddress: listen, firstPort, apiUrl, certificate };
+  const sessionsText = env[RelaySetting.kubeletMaxSessions]?.trim() || String(defaultMaxSessions);
+  const maxSessions = Number(sessionsText);
+  if (!/^\d+$/.test(sessionsText) || maxSessions < 1 || maxSessions > maxMaxSessions)
+    problems.push({
+      setting: RelaySetting.kubeletMaxSessions,
+      problem: `must be a whole number from 1 to ${maxMaxSessions}, not "${sessionsText}"`,
+    });
+  return { address, listenAddress: listen, firstPort, apiUrl, certificate, maxSessions };
 }
 
 /**
  * Starts the relay and its probe server. Resolves once the port is bound; the relay itself
  * keeps retrying the API server and the webhook for as long as it runs.
  */
-export async function runRelay(
-  options: RelayProcessOptions,
-): Promise<{ stop(): Promise<void>; port: number; kubeletPorts: ReadonlyMap<string, number> }> {
+export async function runRelay(options: RelayProcessOptions): Promise<{
+  stop(): Promise<void>;
+  port: number;
+  kubeletPorts: ReadonlyMap<string, number>;
+  /** exec and attach sessions the kubelet endpoints serve now. */
+  kubeletSessions(): number;
+}> {
   const logger = options.logger ?? createLogger({ functionName: 'relay' });
   const kubeConfig = new KubeConfig();
   if (options.kubeconfigText !== undefined) kubeConfig.loadFromString(options.kubeconfigText);
@@ -244,6 +260,7 @@ export async function runRelay(
   return {
     port,
     kubeletPorts: kubelet?.ports ?? new Map(),
+    kubeletSessions: () => kubelet?.activeSessions() ?? 0,
     stop: () =>
       (stopped ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -74,6 +74,11 @@ export interface EcsConfig {
 export interface MockConfig {
   /** How long a mock instance stays Pending before it runs. */
   startDelayMs: number;
+  /**
+   * The mock exec server (core/providers/mock/execServer.ts) whose sessions `kubectl exec` on a
+   * mock node uses: ws://host:port. Without it, exec on the mock is refused.
+   */
+  execUrl?: string;
 }
 
 export interface Config {
@@ -127,6 +132,7 @@ export const Setting = {
   ecsLogGroup: 'FUNCLET_ECS_LOG_GROUP',
   ecsEndpoint: 'FUNCLET_ECS_ENDPOINT',
   mockStartDelayMs: 'FUNCLET_MOCK_START_DELAY_MS',
+  mockExecUrl: 'FUNCLET_MOCK_EXEC_URL',
   resyncConcurrency: 'FUNCLET_RESYNC_CONCURRENCY',
   resyncBudgetMs: 'FUNCLET_RESYNC_BUDGET_MS',
   restartBackoffMs: 'FUNCLET_RESTART_BACKOFF_MS',
@@ -141,6 +147,23 @@ const unresolvedKeyVaultReference = /^@Microsoft\.KeyVault\(/i;
 /** A DNS-1123 subdomain, which is what a Node name must be. */
 const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const tableNamePattern = /^[A-Za-z][A-Za-z0-9]{2,40}$/;
+
+function mockConfig(startDelayMs: number, execUrl: string | undefined): MockConfig {
+  return execUrl === undefined ? { startDelayMs } : { startDelayMs, execUrl };
+}
+
+/** A ws:// or wss:// URL setting, without a query or fragment. */
+function webSocketUrl(setting: string, value: string | undefined, problems: Problem[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value) || !/^wss?:$/.test(new URL(value).protocol) || /[?#]/.test(value)) {
+    problems.push({
+      setting,
+      problem: 'must be a ws:// or wss:// URL without a query, such as ws://127.0.0.1:8090',
+    });
+    return undefined;
+  }
+  return value.replace(/\/+$/, '');
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: Problem[] = [];
@@ -197,7 +220,10 @@ export function loadConfig(env: Env = process.env): Config {
     tables,
     clusterName: text(Setting.clusterName) ?? 'default',
     webhookSecret: text(Setting.webhookSecret),
-    mock: { startDelayMs: integer(Setting.mockStartDelayMs, 2000, 0, 3_600_000) },
+    mock: mockConfig(
+      integer(Setting.mockStartDelayMs, 2000, 0, 3_600_000),
+      webSocketUrl(Setting.mockExecUrl, text(Setting.mockExecUrl), problems),
+    ),
     resync: {
       concurrency: integer(Setting.resyncConcurrency, 16, 1, 256),
       budgetMs: integer(Setting.resyncBudgetMs, 45_000, 1000, 600_000),

@@ -1,5 +1,6 @@
 import { announceEndpoint } from '../core/kubelet/announce.ts';
 import { containerLogs } from '../core/kubelet/containerLogs.ts';
+import { execSession } from '../core/kubelet/execSession.ts';
 import { KubeletApiRefusal, type KubeletDeps } from '../core/kubelet/deps.ts';
 import { parseKubeletApiRequest } from '../core/kubelet/protocol.ts';
 import { statsSummary } from '../core/kubelet/statsSummary.ts';
@@ -15,8 +16,8 @@ import { invocationLogger, runtimeFor, sharedRuntime, type RuntimeSource } from 
 const maxBodyBytes = 64 * 1024;
 
 /**
- * The relay's kubelet endpoint forwards here what needs the provider: container logs, stats,
- * and its own announcements. The relay has already authenticated and authorized the caller;
+ * The relay's kubelet endpoint forwards here what needs the provider: container logs, stats, exec
+ * sessions, and its own announcements. The relay has already authenticated and authorized the caller;
  * this function trusts the signature for no more than the node, pod and container it names,
  * and checks those against the API server. Refuses without touching anything: 401 for a bad
  * signature, 413 for a large body, 400 for a malformed one or a node not served here.
@@ -44,7 +45,7 @@ export function kubeletApiHandler(source: RuntimeSource = sharedRuntime) {
     const log = logger.child({
       node: node.name,
       provider: node.provider,
-      ...(kubeletRequest.op === 'containerLogs'
+      ...(kubeletRequest.op === 'containerLogs' || kubeletRequest.op === 'execSession'
         ? { podNamespace: kubeletRequest.namespace, podName: kubeletRequest.pod }
         : {}),
     });
@@ -65,6 +66,12 @@ export function kubeletApiHandler(source: RuntimeSource = sharedRuntime) {
           return { status: 200, jsonBody: await containerLogs(deps, kubeletRequest) };
         case 'statsSummary':
           return { status: 200, jsonBody: await statsSummary(deps) };
+        case 'execSession': {
+          const session = await execSession(deps, kubeletRequest);
+          // The command is the caller's; the session's password is not logged.
+          log.info('exec session started', { container: kubeletRequest.container, tty: kubeletRequest.tty });
+          return { status: 200, jsonBody: session };
+        }
       }
     } catch (err) {
       if (err instanceof KubeletApiRefusal) {

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { KubeletAuthenticator } from './authentication.ts';
 import type { KubeletAuthorizer } from './authorization.ts';
 import type { KubeletApiCall } from './client.ts';
+import { portForwardRefusal } from './exec.ts';
 import { serveContainerLogs } from './followLogs.ts';
 import { parseLogOptions } from './logOptions.ts';
 import { resourceMetricsText } from './resourceMetrics.ts';
@@ -68,11 +69,9 @@ export function kubeletEndpointHandler(deps: KubeletEndpointDeps): KubeletReques
     if (!decision.allowed) return text(response, 403, decision.message);
     const log = deps.logger;
 
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      if (streamingPaths.some((p) => path.startsWith(p)))
-        return text(response, 501, `${path.split('/')[1]} is not served by this virtual node yet`);
+    if (streamingPaths.some((p) => path.startsWith(p))) return streamingWithoutUpgrade(response, path);
+    if (request.method !== 'GET' && request.method !== 'HEAD')
       return text(response, 405, 'Method Not Allowed');
-    }
     if (path === '/healthz') return text(response, 200, 'ok');
     if (path === '/pods' || path === '/pods/') {
       const pods = await deps.listPods(deps.node);
@@ -113,8 +112,6 @@ export function kubeletEndpointHandler(deps: KubeletEndpointDeps): KubeletReques
       );
       return;
     }
-    if (streamingPaths.some((p) => path.startsWith(p)))
-      return text(response, 501, `${path.split('/')[1]} is not served by this virtual node yet`);
     return text(response, 404, '404 page not found');
   };
 
@@ -126,6 +123,14 @@ export function kubeletEndpointHandler(deps: KubeletEndpointDeps): KubeletReques
       else response.end();
     });
   };
+}
+
+/** exec, attach and port-forward are connection upgrades (exec.ts); a plain request cannot be one. */
+function streamingWithoutUpgrade(response: ServerResponse, path: string): void {
+  if (path.startsWith('/portForward/')) return text(response, 400, portForwardRefusal);
+  if (path.startsWith('/run/'))
+    return text(response, 501, 'run is not served by this virtual node: use exec, which streams the output');
+  return text(response, 400, 'unable to upgrade: missing upgrade headers in request');
 }
 
 function text(response: ServerResponse, status: number, body: string): void {

@@ -9,6 +9,7 @@
  *   x-funclet-signature: t=<epoch ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
  *   {"node":"vk-1","op":"containerLogs","namespace":"ns","pod":"p","container":"c",...}
  */
+import type { TerminalStdin } from '../providers/exec-terminal.ts';
 
 /** The relay serves this node's kubelet endpoint at address:port; the node posts it. */
 export interface AnnounceRequest {
@@ -39,7 +40,37 @@ export interface StatsSummaryRequest {
   node: string;
 }
 
-export type KubeletApiRequest = AnnounceRequest | ContainerLogsRequest | StatsSummaryRequest;
+/**
+ * A terminal session for `kubectl exec`: the function checks the pod and container as for logs,
+ * asks the provider for a session, and answers what the relay needs to bridge it, never the
+ * provider's credentials.
+ */
+export interface ExecSessionRequest {
+  op: 'execSession';
+  node: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  tty: boolean;
+  stdin: boolean;
+  /** The caller's terminal when tty: the session's fixed size. */
+  terminalSize?: { rows: number; cols: number };
+}
+
+export type KubeletApiRequest =
+  AnnounceRequest | ContainerLogsRequest | StatsSummaryRequest | ExecSessionRequest;
+
+/** One provider terminal session (core/providers/exec-terminal.ts); the password is a secret. */
+export interface ExecSessionAnswer {
+  /** The session's WebSocket. */
+  url: string;
+  /** Sent as the first message. */
+  password: string;
+  /** Typed after the password. */
+  input: string;
+  stdin: TerminalStdin;
+}
 
 export interface ContainerLogsAnswer {
   text: string;
@@ -64,6 +95,8 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const maxCursorLength = 4096;
+/** The command's arguments, all together; the kubelet takes more, a terminal line holds less. */
+const maxCommandBytes = 16 * 1024;
 
 export type ParsedRequest = { ok: true; request: KubeletApiRequest } | { ok: false; problem: string };
 
@@ -123,9 +156,56 @@ export function parseKubeletApiRequest(body: string): ParsedRequest {
       }
       return { ok: true, request };
     }
+    case 'execSession': {
+      const target = podTarget(r);
+      if (typeof target === 'string') return { ok: false, problem: target };
+      const command = r.command;
+      if (
+        !Array.isArray(command) ||
+        command.length === 0 ||
+        !command.every((a): a is string => typeof a === 'string') ||
+        Buffer.byteLength(command.join('\0')) > maxCommandBytes
+      )
+        return {
+          ok: false,
+          problem: `command must be 1 or more strings, at most ${maxCommandBytes} bytes in all`,
+        };
+      if (typeof r.tty !== 'boolean' || typeof r.stdin !== 'boolean')
+        return { ok: false, problem: 'tty and stdin must be true or false' };
+      const request: ExecSessionRequest = {
+        op: 'execSession',
+        node,
+        ...target,
+        command,
+        tty: r.tty,
+        stdin: r.stdin,
+      };
+      if (r.terminalSize !== undefined) {
+        const size: { rows?: unknown; cols?: unknown } | null =
+          typeof r.terminalSize === 'object' ? r.terminalSize : null;
+        const dimension = (n: unknown): n is number =>
+          typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 10_000;
+        if (size === null || !dimension(size.rows) || !dimension(size.cols))
+          return { ok: false, problem: 'terminalSize must be whole rows and cols from 1 to 10000' };
+        request.terminalSize = { rows: size.rows, cols: size.cols };
+      }
+      return { ok: true, request };
+    }
     default:
-      return { ok: false, problem: 'op must be announce, containerLogs or statsSummary' };
+      return { ok: false, problem: 'op must be announce, containerLogs, statsSummary or execSession' };
   }
+}
+
+/** The namespace, pod and container a request names, or what is wrong with them. */
+function podTarget(
+  r: Record<string, unknown>,
+): { namespace: string; pod: string; container: string } | string {
+  if (typeof r.namespace !== 'string' || !dns1123Label.test(r.namespace))
+    return 'namespace must be a namespace name';
+  if (typeof r.pod !== 'string' || !dns1123Subdomain.test(r.pod)) return 'pod must be a pod name';
+  if (typeof r.container !== 'string' || !dns1123Label.test(r.container))
+    return 'container must be a container name';
+  return { namespace: r.namespace, pod: r.pod, container: r.container };
 }
 
 export function isIpAddress(value: string): boolean {

@@ -3,16 +3,17 @@
  * node's kubelet by address and port only, so the port tells the nodes apart), each asking for
  * a client certificate that chains to the cluster's client CA, and each announced to the
  * kubeletApi function so the node posts the address. The client CA is re-read every minute, as
- * the kubelet re-reads its --client-ca-file.
+ * the kubelet re-reads its --client-ca-file. exec, attach and port-forward arrive as connection
+ * upgrades and are served by exec.ts.
  */
 import { createServer, type Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import { errorMessage } from '../errors.ts';
-import type { KubeletAuthenticator } from './authentication.ts';
 import type { KubeletApiCall } from './client.ts';
 import { kubeletEndpointHandler, type KubeletEndpointDeps } from './endpoint.ts';
+import { kubeletUpgradeHandler, sessionSlots } from './exec.ts';
 import type { ServingCertificate } from './servingCertificate.ts';
 
 export interface KubeletServersOptions extends Omit<KubeletEndpointDeps, 'node'> {
@@ -29,6 +30,10 @@ export interface KubeletServersOptions extends Omit<KubeletEndpointDeps, 'node'>
   call: KubeletApiCall;
   announceEveryMs?: number;
   refreshCaEveryMs?: number;
+  /** exec and attach sessions served at once, over all nodes (default 32). */
+  maxSessions?: number;
+  /** The setting behind maxSessions, named when a session is refused for it. */
+  maxSessionsSetting?: string;
 }
 
 export interface KubeletServers {
@@ -36,6 +41,8 @@ export interface KubeletServers {
   readonly ports: ReadonlyMap<string, number>;
   /** Whether every node's endpoint has been announced at least once. */
   announced(): boolean;
+  /** exec and attach sessions in flight now. */
+  activeSessions(): number;
   stop(): Promise<void>;
 }
 
@@ -46,6 +53,9 @@ export async function startKubeletServers(options: KubeletServersOptions): Promi
   const ports = new Map<string, number>();
   const announcedNodes = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
+  const sessions = sessionSlots(options.maxSessions ?? 32);
+  // Upgraded connections leave the server's keeping: stop() ends them itself.
+  const upgraded = new Set<Duplex>();
 
   try {
     for (const [i, node] of options.nodes.entries()) {
@@ -61,8 +71,20 @@ export async function startKubeletServers(options: KubeletServersOptions): Promi
         },
         handler,
       );
-      server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-        void refuseUpgrade(options.authenticator, request, socket);
+      const serveUpgrade = kubeletUpgradeHandler({
+        node,
+        authenticator: options.authenticator,
+        authorizer: options.authorizer,
+        call: options.call,
+        logger: logger.child({ node }),
+        sessions,
+        sessionLimitSetting: options.maxSessionsSetting,
+        followPollMs: options.followPollMs,
+      });
+      server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+        upgraded.add(socket);
+        socket.once('close', () => upgraded.delete(socket));
+        serveUpgrade(request, socket, head);
       });
       server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { node, error: err }));
       await new Promise<void>((resolve, reject) => {
@@ -123,27 +145,13 @@ export async function startKubeletServers(options: KubeletServersOptions): Promi
   return {
     ports,
     announced: () => announcedNodes.size === options.nodes.length,
+    activeSessions: () => sessions.active,
     async stop() {
       for (const t of timers) clearInterval(t);
+      for (const socket of upgraded) socket.destroy();
       await Promise.all([...servers.values()].map(closeServer));
     },
   };
-}
-
-/**
- * exec, attach and port-forward arrive as connection upgrades. Until they are served, answer
- * as the kubelet would for an unknown path, after the same authentication.
- */
-async function refuseUpgrade(
-  authenticator: KubeletAuthenticator,
-  request: IncomingMessage,
-  socket: Duplex,
-): Promise<void> {
-  const user = await authenticator.authenticate(request).catch(() => undefined);
-  const [status, message] = user
-    ? ['501 Not Implemented', 'streaming (exec, attach, port-forward) is not served by this virtual node yet']
-    : ['401 Unauthorized', 'Unauthorized'];
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\n`);
 }
 
 function closeServer(server: Server): Promise<void> {

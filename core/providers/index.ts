@@ -78,6 +78,7 @@ async function createBareProvider(name: ProviderName, deps: ProviderDeps): Promi
       return new MockProvider({
         table: await deps.tables.table('mockInstances'),
         startDelayMs: deps.config.mock.startDelayMs,
+        execUrl: deps.config.mock.execUrl,
         now: deps.now,
       });
     }

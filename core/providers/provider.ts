@@ -10,6 +10,7 @@ import type {
   PodStats,
   ResolvedPod,
 } from './types.ts';
+import type { TerminalStdin } from './exec-terminal.ts';
 
 /**
  * Runs pods somewhere else. Every method may be called from many function instances at once,
@@ -81,4 +82,44 @@ export interface StatsProvider {
 
 export function hasStats(provider: Provider): provider is Provider & StatsProvider {
   return typeof (provider as Partial<StatsProvider>).podStats === 'function';
+}
+
+/** What the caller of `kubectl exec` asked for. */
+export interface ExecSessionOptions {
+  tty: boolean;
+  stdin: boolean;
+  /** The caller's terminal, when tty. */
+  terminalSize?: { rows: number; cols: number };
+}
+
+/**
+ * A terminal session in one container, as ACI's executeCommand answers it: a WebSocket that
+ * takes `password` as its first message and then carries the terminal's bytes both ways, and the
+ * line to type into it (exec-terminal.ts). It holds no provider credentials: the relay bridges
+ * it to the caller as it is. The password is a secret: never logged.
+ */
+export interface ExecSession {
+  url: string;
+  password: string;
+  input: string;
+  stdin: TerminalStdin;
+}
+
+/**
+ * Optional: providers that can run a command in a running container. Detected at runtime
+ * (hasExec). Each call starts one session, used once; a container it cannot reach (not running,
+ * gone) is a NotFoundError, a command or container it cannot run a command in an
+ * InvalidInputError whose message says why and what to do instead.
+ */
+export interface ExecProvider {
+  execSession(
+    ref: ProviderRef,
+    container: string,
+    command: readonly string[],
+    options: ExecSessionOptions,
+  ): Promise<ExecSession>;
+}
+
+export function hasExec(provider: Provider): provider is Provider & ExecProvider {
+  return typeof (provider as Partial<ExecProvider>).execSession === 'function';
 }

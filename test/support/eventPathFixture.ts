@@ -4,6 +4,7 @@ import type { HttpFunction } from '../../cli/httpHost.ts';
 import { Setting } from '../../core/config.ts';
 import { createLogger } from '../../core/log.ts';
 import type { ProviderOverrides } from '../../core/providers/index.ts';
+import { startMockExecServer, type MockExecServer } from '../../core/providers/mock/execServer.ts';
 import { MockProvider } from '../../core/providers/mock/provider.ts';
 import type { ProviderName } from '../../core/providers/types.ts';
 import type { Runtime } from '../../functions/runtime.ts';
@@ -21,6 +22,10 @@ export interface EventPathFixture {
   mock: MockProvider;
   /** The node's kubelet endpoint port on the kubelet address (127.0.0.1 unless given). */
   kubeletPort: number;
+  /** exec and attach sessions the relay serves now. */
+  kubeletSessions(): number;
+  /** The mock's exec server (FUNCLET_MOCK_EXEC_URL), which mock nodes' `kubectl exec` reaches. */
+  mockExec: MockExecServer;
   stop(): Promise<void>;
 }
 
@@ -34,7 +39,7 @@ export async function eventPathFixture(
     startDelayMs: number;
     wrap?: (handler: HttpFunction) => HttpFunction;
     wrapKubeletApi?: (handler: HttpFunction) => HttpFunction;
-    kubelet?: { address: string; listenAddress?: string; firstPort?: number };
+    kubelet?: { address: string; listenAddress?: string; firstPort?: number; maxSessions?: number };
     extra?: Record<string, string>;
     /** The node's provider: the mock unless given (its settings and test credentials). */
     provider?: { name: ProviderName; settings: Record<string, string>; overrides: ProviderOverrides };
@@ -46,6 +51,7 @@ export async function eventPathFixture(
   const namespace = uniqueName(prefix);
   await createPodNamespace(core, namespace);
   const secret = localWebhookSecret();
+  const mockExec = await startMockExecServer({ table: () => runtimes().tables.table('mockInstances') });
   const runtimes = freshRuntimes(
     functionSettings({
       kubeconfig: await functionKubeconfig(admin, [node]),
@@ -54,6 +60,7 @@ export async function eventPathFixture(
       extra: {
         [Setting.webhookSecret]: secret,
         [Setting.mockStartDelayMs]: String(options.startDelayMs),
+        [Setting.mockExecUrl]: mockExec.url,
         ...options.provider?.settings,
         ...options.extra,
       },
@@ -86,8 +93,11 @@ export async function eventPathFixture(
     runtimes,
     mock,
     kubeletPort: events.kubeletPorts.get(node) ?? 0,
+    kubeletSessions: () => events.kubeletSessions(),
+    mockExec,
     async stop() {
       await events.stop();
+      await mockExec.close();
       await lease.stop();
       await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       await core.deleteNode({ name: node }).catch(() => undefined);

@@ -12,7 +12,7 @@
  *   own groups already hold (the scheduler subtracts those itself), with defaults when ACI does
  *   not say.
  * - containerLogs reads ACI's logs API (logs.ts); podStats reads the group's Azure Monitor
- *   metrics (metrics.ts).
+ *   metrics (metrics.ts); execSession starts a terminal session with executeCommand (exec.ts).
  * Transient ARM failures are retried inside a time budget (retry.ts); all failures are classified
  * (errors.ts). Group specs are never logged: they hold secret values.
  */
@@ -22,7 +22,7 @@ import type { TokenCredential } from '@azure/identity';
 import { Setting, type AciConfig } from '../../config.ts';
 import { ConfigError, ConflictError, errorMessage, ThrottledError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
+import type { ExecProvider, LogsProvider, Provider, StatsProvider } from '../provider.ts';
 import type {
   LogChunk,
   LogRequest,
@@ -34,6 +34,7 @@ import type {
 } from '../types.ts';
 import { createAciClient } from './client.ts';
 import { isArmNotFound } from './errors.ts';
+import { aciExecSession } from './exec.ts';
 import { readAciLogChunk } from './logs.ts';
 import {
   createMonitorClient,
@@ -78,7 +79,7 @@ type Client = ContainerInstanceManagementClient;
 export function createAciProvider(
   config: AciConfig,
   deps: AciProviderDeps,
-): Provider & LogsProvider & StatsProvider {
+): Provider & LogsProvider & StatsProvider & ExecProvider {
   checkSettings(config, deps);
   const rg = config.resourceGroup;
   const { clusterName } = deps;
@@ -253,6 +254,10 @@ export function createAciProvider(
         );
         return result.content ?? '';
       }, request);
+    },
+
+    execSession(ref, container, command, options) {
+      return aciExecSession(call, rg, ref, container, command, options);
     },
 
     async podStats(refs: readonly ProviderRef[]): Promise<PodStats[]> {

@@ -23,7 +23,7 @@ import {
 } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { Setting } from '../../config.ts';
-import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
+import type { ExecProvider, LogsProvider, Provider, StatsProvider } from '../provider.ts';
 import type {
   CreatedInstance,
   LogChunk,
@@ -35,6 +35,7 @@ import type {
   ProviderRef,
   ResolvedPod,
 } from '../types.ts';
+import { ecsExecRefusal } from './exec.ts';
 import { decodeEcsLogCursor, readLogChunk, type EcsLogStream } from './logs.ts';
 import { ecsContainerName, podContainerName, startedByFor, tagMap, TagKey, taskIdFromArn } from './naming.ts';
 import { awsCaller, defaultRetryPolicy, type AwsCall, type RetryPolicy } from './retry.ts';
@@ -76,7 +77,7 @@ export const defaultEcsCapacity: NodeCapacity = {
 export function createEcsProvider(
   config: EcsConfig,
   deps: EcsProviderDeps,
-): Provider & LogsProvider & StatsProvider {
+): Provider & LogsProvider & StatsProvider & ExecProvider {
   checkConfig(config, deps);
   const clientConfig = {
     region: config.region,
@@ -302,6 +303,11 @@ export function createEcsProvider(
         if (err instanceof ThrottledError) throw err;
         return { ok: false, message: `cannot reach ECS: ${errorMessage(err)}` };
       }
+    },
+
+    /** Always refused, with the AWS CLI command that reaches the container (exec.ts). */
+    execSession(ref, container, command) {
+      return Promise.reject(ecsExecRefusal(config.region, cluster, ref, container, command));
     },
 
     async containerLogs(ref: ProviderRef, container: string, request: LogRequest): Promise<LogChunk> {

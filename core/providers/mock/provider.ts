@@ -1,8 +1,16 @@
 import type { TableClient } from '@azure/data-tables';
+import { Setting } from '../../config.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { isTableStatus } from '../../state/tables.ts';
 import { NotFoundError } from '../../errors.ts';
-import type { LogsProvider, Provider, StatsProvider } from '../provider.ts';
+import type {
+  ExecProvider,
+  ExecSession,
+  ExecSessionOptions,
+  LogsProvider,
+  Provider,
+  StatsProvider,
+} from '../provider.ts';
 import type {
   CreatedInstance,
   LogChunk,
@@ -15,7 +23,15 @@ import type {
   ResolvedPod,
 } from '../types.ts';
 import { findEnded, keepEnded, pruneEnded } from './ended.ts';
-import { MockAnnotation, mockPodView, newInstance, parseInstanceId, type MockInstance } from './instances.ts';
+import { createMockExecSession } from './exec.ts';
+import {
+  MockAnnotation,
+  mockContainerNames,
+  mockPodView,
+  newInstance,
+  parseInstanceId,
+  type MockInstance,
+} from './instances.ts';
 import { mockLogChunk } from './logs.ts';
 import { mockScript } from './script.ts';
 import { mockPodStats } from './stats.ts';
@@ -24,6 +40,8 @@ export interface MockProviderOptions {
   /** The table holding the instances: the mock behaves like an outside system that survives restarts. */
   table: TableClient;
   startDelayMs: number;
+  /** The exec server (execServer.ts) `kubectl exec` sessions go to; exec is refused without one. */
+  execUrl?: string;
   now: () => number;
 }
 
@@ -41,7 +59,7 @@ export interface MockCalls {
   listPods: number;
 }
 
-export class MockProvider implements Provider, LogsProvider, StatsProvider {
+export class MockProvider implements Provider, LogsProvider, StatsProvider, ExecProvider {
   readonly name = 'mock' as const;
   readonly calls: MockCalls = { createPod: 0, deletePod: 0, getPod: 0, listPods: 0 };
   private readonly options: MockProviderOptions;
@@ -141,6 +159,31 @@ export class MockProvider implements Provider, LogsProvider, StatsProvider {
       });
     }
     return stats;
+  }
+
+  /** A session on the exec server, for a container of a running instance (exec.ts). */
+  async execSession(
+    ref: ProviderRef,
+    container: string,
+    command: readonly string[],
+    options: ExecSessionOptions,
+  ): Promise<ExecSession> {
+    if (this.options.execUrl === undefined)
+      throw new InvalidInputError(
+        `the mock provider runs commands on its exec server, and ${Setting.mockExecUrl} names none (funclet local and the tests start one)`,
+      );
+    const instance = await this.find(ref);
+    if (instance?.podUid !== ref.podUid || !mockContainerNames(instance).includes(container))
+      throw new NotFoundError(`mock instance ${ref.id} has no container ${container}`);
+    return createMockExecSession(
+      this.options.table,
+      this.options.execUrl,
+      instance,
+      container,
+      command,
+      options,
+      this.options.now(),
+    );
   }
 
   private async find(ref: ProviderRef): Promise<MockInstance | undefined> {

@@ -11,10 +11,13 @@
  * - list by resource group or subscription, without instance views (as ACI), paged by nextLink.
  * - container logs (tail, timestamps) of the current run (output.ts); location usages;
  *   operation status.
+ * - executeCommand (POST .../containers/{name}/exec): a running container's exec session on the
+ *   fake's bridge (exec.ts), answered as a WebSocket URI and a password.
  * - a group's Azure Monitor metrics (metrics.ts), at the monitor SDK's own api-version.
  * - every request needs a bearer token and exactly the SDK's api-version.
  */
 import { randomUUID } from 'node:crypto';
+import type { FakeExecBridge } from './exec.ts';
 import { metricsApiVersion, metricsReply } from './metrics.ts';
 import { containerOutput } from './output.ts';
 import { GroupStore, iso, type GroupRecord } from './store.ts';
@@ -48,6 +51,7 @@ export interface ArmSettings {
   usageLimits: Record<string, number>;
   /** Lowercase names of the resource groups that exist, or undefined for all. */
   resourceGroups: string[] | undefined;
+  exec: FakeExecBridge;
 }
 
 interface Operation {
@@ -64,6 +68,10 @@ const routes = {
   ),
   logs: new RegExp(
     `^/subscriptions/([^/]+)/resourceGroups/([^/]+)/${provider}/containerGroups/([^/]+)/containers/([^/]+)/logs$`,
+    'i',
+  ),
+  exec: new RegExp(
+    `^/subscriptions/([^/]+)/resourceGroups/([^/]+)/${provider}/containerGroups/([^/]+)/containers/([^/]+)/exec$`,
     'i',
   ),
   metrics: new RegExp(
@@ -184,6 +192,49 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
     };
   }
 
+  function exec(sub: string, rg: string, name: string, container: string, body: string): Reply {
+    const record = store.get(sub, rg, name);
+    if (record === undefined) return notFound(rg, name);
+    const spec = record.spec.properties.containers.find((c) => c.name === container);
+    if (spec === undefined)
+      return errorReply(
+        armError(
+          404,
+          'ContainerNotFound',
+          `The container '${container}' is not found in container group '${name}'.`,
+        ),
+      );
+    let request: { command?: unknown; terminalSize?: { rows?: unknown; cols?: unknown } };
+    try {
+      request = JSON.parse(body) as typeof request;
+    } catch {
+      return errorReply(
+        armError(
+          400,
+          'InvalidRequestContent',
+          'The request content was invalid and could not be deserialized.',
+        ),
+      );
+    }
+    if (typeof request.command !== 'string' || request.command.trim() === '')
+      return errorReply(armError(400, 'InvalidExecCommand', 'The exec command must be specified.'));
+    const rows = Number(request.terminalSize?.rows ?? 24);
+    const cols = Number(request.terminalSize?.cols ?? 80);
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1)
+      return errorReply(
+        armError(400, 'InvalidTerminalSize', 'The terminal size must be positive rows and cols.'),
+      );
+    if (store.instanceView(record, spec, false).currentState.state !== 'Running')
+      return errorReply(
+        armError(
+          409,
+          'ContainerNotRunning',
+          `The container '${container}' in container group '${name}' is not running.`,
+        ),
+      );
+    return { status: 200, body: settings.exec.open(record, container, request.command, { rows, cols }) };
+  }
+
   function list(url: URL, sub: string, rg: string | undefined): Reply {
     const all = store.list(sub, rg);
     const skip = Number(url.searchParams.get('$skipToken') ?? '0') || 0;
@@ -277,6 +328,10 @@ export function armRoutes(store: GroupStore, settings: ArmSettings): (request: A
         missingResourceGroup(rg) ??
         (record === undefined ? notFound(rg, name) : metricsReply(store, record, url, settings.now()))
       );
+    }
+    if ((m = match(routes.exec)) !== undefined && method === 'POST') {
+      const [sub = '', rg = '', name = '', container = ''] = m;
+      return missingResourceGroup(rg) ?? exec(sub, rg, name, container, body);
     }
     if ((m = match(routes.logs)) !== undefined && method === 'GET') {
       const [sub = '', rg = '', name = '', container = ''] = m;

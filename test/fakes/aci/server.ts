@@ -5,13 +5,14 @@
  * https: give `caPem` to the client. Test controls are plain methods on the returned object:
  * inject errors (every matching request, or a seeded random share of them, as throttling does),
  * set provisioning and delete delays, end containers, write logs, delete groups out of band,
- * count requests.
+ * count requests, see the exec sessions (executeCommand and its sockets, exec.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { testCertificate } from './cert.ts';
 import { armRoutes, errorReply, type Reply } from './arm.ts';
+import { startExecBridge, type FakeExecBridge } from './exec.ts';
 import { event, GroupStore, iso, type GroupRecord } from './store.ts';
 import { apiVersion, armError, type WireGroup, type WireState } from './wire.ts';
 
@@ -86,6 +87,8 @@ export interface FakeAci {
   /** The stored spec as PUT, secrets included, or undefined. */
   groupSpec(group: string): WireGroup | undefined;
   groupNames(): string[];
+  /** executeCommand's sessions and their sockets. */
+  readonly exec: Pick<FakeExecBridge, 'requests' | 'openSockets' | 'pendingSessions'>;
   close(): Promise<void>;
 }
 
@@ -103,7 +106,9 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
   };
   let pageSize = options.pageSize ?? 100;
   let base = '';
+  const exec = await startExecBridge(now);
   const route = armRoutes(store, {
+    exec,
     base: () => base,
     now,
     pageSize: () => pageSize,
@@ -280,13 +285,16 @@ export async function startFakeAci(options: FakeAciOptions = {}): Promise<FakeAc
       }
     },
     groupNames: () => store.all().map((g) => g.name),
-    close: () =>
-      new Promise<void>((resolve) => {
+    exec,
+    close: async () => {
+      await exec.close();
+      await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
         });
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 
