@@ -84,6 +84,8 @@ export async function providerUnderTest(name: ProviderName): Promise<ProviderUnd
           [Setting.ecsSubnets]: subnet,
           [Setting.ecsSecurityGroups]: group,
           [Setting.ecsEndpoint]: endpoint,
+          // As modules/aws-ecs creates it: tasks read their Secret values from Secrets Manager with it.
+          [Setting.ecsExecutionRoleArn]: 'arn:aws:iam::123456789012:role/funclet-task-execution',
         },
         overrides: { ecs: { credentials: awsCredentials } },
         reportsReady: false,
