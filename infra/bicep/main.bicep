@@ -14,7 +14,7 @@ targetScope = 'subscription'
 @description('Region of the Function App, its storage, vault and monitoring.')
 param location string
 
-@description('Prefix of every resource name: 3-11 lowercase letters and digits.')
+@description('Prefix of every resource name: 3-11 lowercase letters and digits, starting with a letter (what storage account and Key Vault names allow).')
 @minLength(3)
 @maxLength(11)
 param namePrefix string = 'funclet'
@@ -119,6 +119,13 @@ var providers = [for node in nodes: node.?provider ?? 'mock']
 var usesAci = contains(providers, 'aci')
 var usesEcs = contains(providers, 'ecs')
 
+// Bicep has no pattern decorator, so namePrefix is checked here: when it would make an invalid
+// storage account or vault name, the resource groups are given this sentence as their name,
+// which ARM refuses (it has spaces) before it creates anything, naming the parameter.
+var lowercaseLetters = 'abcdefghijklmnopqrstuvwxyz'
+var namePrefixIsValid = contains(lowercaseLetters, first(namePrefix)) && empty(filter(range(0, length(namePrefix)), i => !contains('${lowercaseLetters}0123456789', substring(namePrefix, i, 1))))
+var namePrefixProblem = 'namePrefix ${namePrefix} is not 3-11 lowercase letters and digits starting with a letter'
+
 var suffix = uniqueString(subscription().id, appResourceGroupName, namePrefix)
 var appName = '${namePrefix}-${suffix}'
 var storageAccountName = take('${namePrefix}${suffix}', 24)
@@ -184,13 +191,13 @@ var subnetParts = split(empty(aciSubnetId) ? '${subscription().id}/resourceGroup
 var appSettings = concat(coreSettings, usesAci ? aciSettings : [], usesEcs ? ecsSettings : [])
 
 resource appRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: appResourceGroupName
+  name: namePrefixIsValid ? appResourceGroupName : namePrefixProblem
   location: location
   tags: allTags
 }
 
 resource aciRg 'Microsoft.Resources/resourceGroups@2024-03-01' = if (usesAci) {
-  name: aciResourceGroupName
+  name: namePrefixIsValid ? aciResourceGroupName : namePrefixProblem
   location: aciRegion
   tags: allTags
 }

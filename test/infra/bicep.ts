@@ -452,11 +452,18 @@ class ModuleInstance {
       // eslint-disable-next-line no-fallthrough
       case 'call_expression': {
         const fn = node.childForFieldName('function')!.text;
-        const args = node
+        const argNodes = node
           .childForFieldName('arguments')!
-          .namedChildren.filter((c) => c.type !== 'comment')
-          .map(ev);
-        return this.call(fn, args, node);
+          .namedChildren.filter((c) => c.type !== 'comment');
+        const lambda = argNodes[1]?.type === 'lambda_expression' ? argNodes[1] : undefined;
+        if (lambda && (fn === 'filter' || fn === 'map')) {
+          const items = ev(argNodes[0]!);
+          if (!Array.isArray(items)) this.fail(node, `${fn} over something that is not a known array`);
+          const [variable, body] = lambda.namedChildren;
+          const apply = (item: Value) => this.evaluate(body!, new Map([...locals, [variable!.text, item]]));
+          return fn === 'map' ? items.map(apply) : items.filter((item) => apply(item) === true);
+        }
+        return this.call(fn, argNodes.map(ev), node);
       }
       default:
         this.fail(node, `an expression this model does not read (${node.type})`);
@@ -577,7 +584,16 @@ class ModuleInstance {
           ? args[0].length
           : Object.keys(args[0] as object).length;
       case 'last':
-        return (args[0] as Value[]).at(-1)!;
+        return typeof args[0] === 'string' ? args[0].slice(-1) : (args[0] as Value[]).at(-1)!;
+      case 'first':
+        return typeof args[0] === 'string' ? args[0].slice(0, 1) : ((args[0] as Value[])[0] ?? null);
+      case 'range':
+        return Array.from({ length: Number(args[1]) }, (_, i) => Number(args[0]) + i);
+      case 'substring':
+        return str(args[0]).slice(
+          Number(args[1]),
+          args[2] === undefined ? undefined : Number(args[1]) + Number(args[2]),
+        );
       default:
         if (args.some((a) => a instanceof Ref)) return new Ref(`${fn}(${strings().join(', ')})`);
         this.fail(node, `function ${fn}`);
