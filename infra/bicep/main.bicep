@@ -176,17 +176,19 @@ var ecsSettings = [
   { name: 'AWS_SECRET_ACCESS_KEY', value: '@Microsoft.KeyVault(SecretUri=${vaultUri}/secrets/funclet-aws-secret-access-key)' }
 ]
 
-// Custom role names exactly as aciRoles.bicep derives them: reading them from the conditional
-// module's outputs would make every use of them conditional too.
+// Custom role ids (GUIDs) exactly as aciRoles.bicep derives them, and the subnet-join role's,
+// which subnetJoinRole.bicep is given: reading them from the conditional modules' outputs would
+// make every use of them conditional too.
 var aciContainerGroupsRoleName = guid(subscription().id, appName, 'funclet-aci-container-groups')
 var aciUsageRoleName = guid(subscription().id, appName, 'funclet-aci-usage')
 var aciSubnetJoinRoleName = guid(subscription().id, appName, 'funclet-aci-subnet-join')
 var aciContainerGroupsRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciContainerGroupsRoleName)
 var aciUsageRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciUsageRoleName)
-var aciSubnetJoinRoleId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', aciSubnetJoinRoleName)
 // The subnet's subscription and resource group ([2], [4]); a placeholder keeps the unused scope
-// expression valid when there is no subnet.
+// expressions valid when there is no subnet. The subnet-join role lives in the subnet's
+// subscription (subnetJoinRole.bicep), which may be another than the app's.
 var subnetParts = split(empty(aciSubnetId) ? '${subscription().id}/resourceGroups/${aciResourceGroupName}' : aciSubnetId, '/')
+var aciSubnetJoinRoleId = subscriptionResourceId(subnetParts[2], 'Microsoft.Authorization/roleDefinitions', aciSubnetJoinRoleName)
 
 var appSettings = concat(coreSettings, usesAci ? aciSettings : [], usesEcs ? ecsSettings : [])
 
@@ -278,9 +280,18 @@ module aciRoles 'modules/aciRoles.bicep' = if (usesAci) {
     appName: appName
     aciResourceGroupName: aciResourceGroupName
     principalId: app.outputs.principalId
-    useSubnet: !empty(aciSubnetId)
   }
   dependsOn: [aciRg]
+}
+
+module aciSubnetJoinRole 'modules/subnetJoinRole.bicep' = if (usesAci && !empty(aciSubnetId)) {
+  scope: subscription(subnetParts[2])
+  name: 'funclet-aci-subnet-join-role'
+  params: {
+    roleGuid: aciSubnetJoinRoleName
+    appName: appName
+    subnetResourceGroupName: subnetParts[4]
+  }
 }
 
 module aciGroupAccess 'modules/aciGroupAccess.bicep' = if (usesAci) {
@@ -301,7 +312,7 @@ module aciSubnetJoin 'modules/subnetJoin.bicep' = if (usesAci && !empty(aciSubne
     principalId: app.outputs.principalId
     roleDefinitionId: aciSubnetJoinRoleId
   }
-  dependsOn: [aciRoles]
+  dependsOn: [aciSubnetJoinRole]
 }
 
 output functionAppName string = app.outputs.name

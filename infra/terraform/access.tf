@@ -134,10 +134,16 @@ resource "azurerm_role_assignment" "aci_usage" {
   principal_type     = "ServicePrincipal"
 }
 
+# Defined and assignable in the subnet's resource group, in whichever subscription the network is:
+# a role is assignable only within its assignable scopes.
+locals {
+  aci_subnet_resource_group_id = join("/", slice(split("/", var.aci_subnet_id), 0, 5))
+}
+
 resource "azurerm_role_definition" "aci_subnet_join" {
   count       = local.uses_aci && var.aci_subnet_id != "" ? 1 : 0
   name        = "Funclet ACI subnet join (${local.app_name})"
-  scope       = "/subscriptions/${var.subscription_id}"
+  scope       = local.aci_subnet_resource_group_id
   description = "Place container groups in a delegated subnet."
 
   permissions {
@@ -148,7 +154,7 @@ resource "azurerm_role_definition" "aci_subnet_join" {
     not_actions = []
   }
 
-  assignable_scopes = ["/subscriptions/${var.subscription_id}"]
+  assignable_scopes = [local.aci_subnet_resource_group_id]
 }
 
 resource "azurerm_role_assignment" "aci_subnet_join" {

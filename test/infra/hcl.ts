@@ -509,6 +509,7 @@ const functions: Record<string, (args: Value[]) => Value> = {
   join: ([sep, list]) => (list as Value[]).map(text).join(text(sep!)),
   split: ([sep, s]) => text(s!).split(text(sep!)),
   concat: (a) => a.flatMap((l) => l as Value[]),
+  slice: ([list, start, end]) => (list as Value[]).slice(Number(start), Number(end)),
   merge: (a) => Object.assign({}, ...a.filter((x) => x !== null)) as Value,
   keys: ([m]) => Object.keys(m as object).sort(),
   values: ([m]) =>

@@ -3,8 +3,10 @@
  * a second assignment of the same role to the same principal at the same scope (409
  * RoleAssignmentExists), whichever inputs the guides and examples give; a custom role name that
  * another deployment already took (names are unique in the tenant: RoleDefinitionWithSameNameExists),
- * from another subscription, another resource group, or Bicep and Terraform side by side; and a
- * removal that leaves a custom role's assignments behind (RoleDefinitionHasAssignments).
+ * from another subscription, another resource group, or Bicep and Terraform side by side; a custom
+ * role assigned outside its assignable scopes or under another subscription's id (a subnet in
+ * another subscription); and a removal that leaves a custom role's assignments behind
+ * (RoleDefinitionHasAssignments).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -215,5 +217,51 @@ describe('removing a deployment', () => {
           roles.some((r) => r.key === g.role),
           `${g.where} refers to ${g.role}, not to a role definition of this configuration`,
         );
+    });
+});
+
+describe('custom role assignments', () => {
+  const within = (scope: string, assignable: string) =>
+    scope === assignable || scope.startsWith(`${assignable}/`);
+  const check = (e: Evaluated, bicep: boolean) => {
+    const problems: string[] = [];
+    for (const g of e.grants) {
+      const role = e.roles.find(
+        (r) => r.key === g.role || (bicep && r.key.split('/').at(-1) === g.role.split('/').at(-1)),
+      );
+      if (!role) continue;
+      if (!role.assignableScopes.some((a) => within(g.scope, a)))
+        problems.push(
+          `${g.where}: ${role.roleName} is assigned at ${g.scope}, outside ${role.assignableScopes.join(', ')}`,
+        );
+      // ARM finds a custom role under the subscription of the scope it is assigned at.
+      const sub = /^\/subscriptions\/([^/]+)/.exec(g.scope)?.[1];
+      if (bicep && sub && !g.role.startsWith(`/subscriptions/${sub}/`))
+        problems.push(
+          `${g.where}: ${role.roleName} is referred to as ${g.role} at a scope in subscription ${sub}`,
+        );
+    }
+    return problems;
+  };
+
+  it('a role assigned outside its assignable scopes is reported, so the check can fail', () => {
+    const roleId = '/subscriptions/a/providers/Microsoft.Authorization/roleDefinitions/g';
+    const e: Evaluated = {
+      label: 'snippet',
+      roles: [{ where: 'r', roleName: 'R', key: roleId, assignableScopes: ['/subscriptions/a'] }],
+      grants: [{ where: 'g', principal: 'p', role: roleId, scope: '/subscriptions/b/resourceGroups/n' }],
+    };
+    assert.equal(check(e, true).length, 2);
+  });
+
+  for (const example of bicepExamples)
+    for (const scenario of bicepScenarios())
+      it(`Bicep, ${example}.parameters.json, ${scenario.label}: every custom role is assigned where it may be, under its own subscription`, () => {
+        assert.deepEqual(check(evaluateBicep(example, scenario), true), []);
+      });
+
+  for (const scenario of terraformScenarios())
+    it(`Terraform, aci.tfvars, ${scenario.label}: every custom role is assigned where it may be`, async () => {
+      assert.deepEqual(check(await evaluateTerraform('aci', scenario), false), []);
     });
 });

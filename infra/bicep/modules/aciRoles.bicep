@@ -5,14 +5,14 @@
 //   Funclet's container groups;
 // - ACI usage: the subscription-level quota read behind node capacity and the node's Ready
 //   condition (provider health). Without it every virtual node reports NotReady;
-// - subnet join: only when pods run in a delegated subnet (FUNCLET_ACI_SUBNET_ID).
+// The subnet-join role, for pods in a delegated subnet, is defined where the subnet is
+// (subnetJoinRole.bicep), which may be another subscription.
 targetScope = 'subscription'
 
 @description('The Function App the roles are for. Role names are unique in the tenant, so each carries it: a second deployment, in this subscription or another, or with Terraform beside Bicep, names its roles apart.')
 param appName string
 param aciResourceGroupName string
 param principalId string
-param useSubnet bool
 
 var aciResourceGroupId = '${subscription().id}/resourceGroups/${aciResourceGroupName}'
 
@@ -53,25 +53,6 @@ resource usageRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
-resource subnetJoinRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (useSubnet) {
-  name: guid(subscription().id, appName, 'funclet-aci-subnet-join')
-  properties: {
-    roleName: 'Funclet ACI subnet join (${appName})'
-    description: 'Place container groups in a delegated subnet.'
-    type: 'CustomRole'
-    assignableScopes: [subscription().id]
-    permissions: [
-      {
-        actions: [
-          'Microsoft.Network/virtualNetworks/subnets/read'
-          'Microsoft.Network/virtualNetworks/subnets/join/action'
-        ]
-        notActions: []
-      }
-    ]
-  }
-}
-
 resource usageAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, usageRole.id)
   properties: {
@@ -82,4 +63,3 @@ resource usageAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 }
 
 output containerGroupsRoleId string = containerGroupsRole.id
-output subnetJoinRoleId string = useSubnet ? subnetJoinRole.id : ''
