@@ -123,7 +123,8 @@ var usesEcs = contains(providers, 'ecs')
 // storage account or vault name, the resource groups are given this sentence as their name,
 // which ARM refuses (it has spaces) before it creates anything, naming the parameter.
 var lowercaseLetters = 'abcdefghijklmnopqrstuvwxyz'
-var namePrefixIsValid = contains(lowercaseLetters, first(namePrefix)) && empty(filter(range(0, length(namePrefix)), i => !contains('${lowercaseLetters}0123456789', substring(namePrefix, i, 1))))
+var namePrefixCharacters = [for i in range(0, length(namePrefix)): contains('${lowercaseLetters}0123456789', substring(namePrefix, i, 1))]
+var namePrefixIsValid = contains(lowercaseLetters, first(namePrefix)) && !contains(namePrefixCharacters, false)
 var namePrefixProblem = 'namePrefix ${namePrefix} is not 3-11 lowercase letters and digits starting with a letter'
 
 var suffix = uniqueString(subscription().id, appResourceGroupName, namePrefix)
