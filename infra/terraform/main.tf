@@ -263,10 +263,12 @@ resource "azurerm_function_app_flex_consumption" "funclet" {
   }
 }
 
-# azurerm adds an empty AzureWebJobsStorage setting to a Flex Consumption app whose storage
-# authentication is an identity, and the host then tries that empty connection string instead
-# of AzureWebJobsStorage__accountName (hashicorp/terraform-provider-azurerm#29693). This PUT
-# replaces the settings with exactly Funclet's, after every change of the app.
+# azurerm gives a Flex Consumption app an AzureWebJobsStorage setting even when its storage
+# authentication is an identity: a connection string it builds from the storage access key, which
+# is empty here ("DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=;..."). The host
+# takes AzureWebJobsStorage over AzureWebJobsStorage__accountName and cannot reach its storage
+# with it (hashicorp/terraform-provider-azurerm#29693, #30732). This PUT replaces the settings with
+# exactly Funclet's, after every change of the app.
 resource "azapi_resource_action" "app_settings" {
   type        = "Microsoft.Web/sites/config@2024-04-01"
   resource_id = "${azurerm_function_app_flex_consumption.funclet.id}/config/appsettings"
