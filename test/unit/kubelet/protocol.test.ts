@@ -61,7 +61,10 @@ describe('kubeletApi requests', () => {
       ),
       'previous must be true or false',
     );
-    assert.equal(problem('{"op":"exec","node":"vk"}'), 'op must be announce, containerLogs or statsSummary');
+    assert.equal(
+      problem('{"op":"exec","node":"vk"}'),
+      'op must be announce, containerLogs, statsSummary or execSession',
+    );
     assert.equal(problem('{"op":"statsSummary","node":"Not_A_Node"}'), 'node must be a node name');
   });
 });
