@@ -11,7 +11,7 @@ data "aws_partition" "current" {}
 
 locals {
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
+  region    = data.aws_region.current.region
   partition = data.aws_partition.current.partition
   tags      = merge(var.tags, { "funclet.io/component" = "ecs" })
 

@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.0, < 7.0"
+      source = "hashicorp/aws"
+      # data.aws_region's region attribute (6.0; its name attribute is deprecated).
+      version = ">= 6.0, < 7.0"
     }
   }
 }
