@@ -2,10 +2,11 @@
  * `npm run bench`: starts the local control plane and Azurite, runs each benchmark, prints its
  * figures, and stops everything. It never fails on a figure; targets are printed beside them.
  *
- *   node test/bench/run.ts [resync] [events] [logs] [coldstart] [sizes=1000,5000] [steady=200] [burst=1000] [runs=10] [follow=20]
+ *   node test/bench/run.ts [resync] [events] [logs] [exec] [coldstart] [sizes=1000,5000] [steady=200] [burst=1000] [runs=10] [follow=20]
  */
 import { benchColdStart } from './coldstart.bench.ts';
 import { benchEvents } from './events.bench.ts';
+import { benchExec } from './exec.bench.ts';
 import { benchLogs } from './logs.bench.ts';
 import { benchResync } from './resync.bench.ts';
 import { printTable } from './counters.ts';
@@ -27,7 +28,7 @@ if (wants('coldstart')) {
     await benchColdStart(number('runs', 10)),
   );
 }
-if (!wants('resync') && !wants('events') && !wants('logs')) process.exit(0);
+if (!wants('resync') && !wants('events') && !wants('logs') && !wants('exec')) process.exit(0);
 
 const services = await startBenchServices(log);
 let code = 0;
@@ -63,6 +64,12 @@ try {
         number('runs', 10),
         number('follow', 20),
       ),
+    );
+  }
+  if (wants('exec')) {
+    printTable(
+      'kubectl exec through the kubelet endpoint (relay -> kubeletApi -> provider terminal session -> /bin/sh)',
+      await benchExec(admin, services.cluster.adminKubeconfigPath, services.azurite.port, number('runs', 10)),
     );
   }
 } catch (err) {
