@@ -1,21 +1,26 @@
 output "function_app_name" {
-  value = azurerm_function_app_flex_consumption.funclet.name
+  description = "The Function App: func azure functionapp publish <this> --javascript."
+  value       = azurerm_function_app_flex_consumption.funclet.name
 }
 
 output "resource_group_name" {
-  value = azurerm_resource_group.app.name
+  description = "The resource group of the app, its storage, vault and monitoring."
+  value       = azurerm_resource_group.app.name
 }
 
 output "key_vault_name" {
-  value = azurerm_key_vault.funclet.name
+  description = "The vault whose funclet-kubeconfig secret funclet attach writes."
+  value       = azurerm_key_vault.funclet.name
 }
 
 output "storage_account_name" {
-  value = azurerm_storage_account.funclet.name
+  description = "The app's storage account: Funclet's tables, the host's blobs, the deployment package."
+  value       = azurerm_storage_account.funclet.name
 }
 
 output "app_insights_name" {
-  value = azurerm_application_insights.funclet.name
+  description = "Application Insights, where the functions log (docs/observe.md)."
+  value       = azurerm_application_insights.funclet.name
 }
 
 output "principal_id" {

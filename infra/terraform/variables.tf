@@ -125,8 +125,9 @@ variable "storage_replication_type" {
 }
 
 variable "log_retention_days" {
-  type    = number
-  default = 90
+  description = "Days Log Analytics keeps the functions' logs."
+  type        = number
+  default     = 90
 }
 
 variable "maximum_instance_count" {
@@ -136,8 +137,9 @@ variable "maximum_instance_count" {
 }
 
 variable "instance_memory_in_mb" {
-  type    = number
-  default = 2048
+  description = "Memory of each Flex Consumption instance: 512, 2048 or 4096 MB."
+  type        = number
+  default     = 2048
 }
 
 variable "grant_queue_access" {
@@ -153,6 +155,7 @@ variable "secrets_officer_principal_id" {
 }
 
 variable "tags" {
-  type    = map(string)
-  default = {}
+  description = "Tags for every resource; funclet-cluster is added."
+  type        = map(string)
+  default     = {}
 }

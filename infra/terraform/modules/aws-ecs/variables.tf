@@ -47,6 +47,7 @@ variable "create_access_key" {
 }
 
 variable "tags" {
-  type    = map(string)
-  default = {}
+  description = "Tags for every resource; funclet.io/component is added."
+  type        = map(string)
+  default     = {}
 }

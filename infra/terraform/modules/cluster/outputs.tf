@@ -24,5 +24,6 @@ output "function_kubeconfig" {
 }
 
 output "namespace" {
-  value = kubernetes_namespace_v1.funclet.metadata[0].name
+  description = "The namespace Funclet runs in (funclet-system)."
+  value       = kubernetes_namespace_v1.funclet.metadata[0].name
 }
