@@ -15,6 +15,7 @@ import { leaseRenewHandler, leaseRenewSchedule } from '../functions/leaseRenew.t
 import { nodeStatusHandler, nodeStatusSchedule } from '../functions/nodeStatus.ts';
 import { podResyncHandler, podResyncSchedule } from '../functions/podResync.ts';
 import { createRuntime, type Runtime } from '../functions/runtime.ts';
+import { startMockExecServer, type MockExecServer } from '../core/providers/mock/execServer.ts';
 import { metricsServerBinary } from '../dev/goTools.ts';
 import { startMetricsServer, type MetricsServer } from '../dev/metricsServer.ts';
 import { startCluster, type Cluster } from '../test/cluster/cluster.ts';
@@ -60,12 +61,14 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
   let metricsServer: MetricsServer | undefined;
   let azurite: Azurite | undefined;
   let eventPath: EventPath | undefined;
+  let mockExec: MockExecServer | undefined;
   let watcher: NodeJS.Timeout | undefined;
   const loops: TimerLoop[] = [];
   const stop = async () => {
     clearInterval(watcher);
     await Promise.all(loops.map((l) => l.stop()));
     await eventPath?.stop();
+    await mockExec?.close();
     await metricsServer?.stop();
     await Promise.allSettled([azurite?.stop(), cluster?.stop()].filter((p) => p !== undefined));
   };
@@ -96,12 +99,15 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
     say(`Azurite table service on port ${azurite.port}`);
 
     const secret = localWebhookSecret();
+    // Where `kubectl exec` on the mock node runs: the mock's exec server (ACI's socket protocol).
+    mockExec = await startMockExecServer({ table: () => runtime.tables.table('mockInstances') });
     const env = {
       [Setting.nodes]: JSON.stringify([{ name: options.nodeName, provider: 'mock' }]),
       // The node's own system:node: certificate, as `funclet attach` issues it.
       [Setting.kubeconfig]: (await nodeIdentityKubeconfig(admin, [options.nodeName])).kubeconfig,
       [Setting.tableConnectionString]: azurite.connectionString,
       [Setting.webhookSecret]: secret,
+      [Setting.mockExecUrl]: mockExec.url,
     };
     // One composition root, as one Functions host instance would have.
     const runtime = createRuntime({ env });
