@@ -35,17 +35,17 @@ locals {
 
   # The AWS SDK's default chain reads the IAM user's key from the two AWS_ settings.
   ecs_settings = {
-    FUNCLET_ECS_CLUSTER                = var.ecs.cluster
-    FUNCLET_ECS_REGION                 = var.ecs.region
-    FUNCLET_ECS_SUBNETS                = join(",", var.ecs.subnets)
-    FUNCLET_ECS_SECURITY_GROUPS        = join(",", var.ecs.security_groups)
-    FUNCLET_ECS_ASSIGN_PUBLIC_IP       = tostring(var.ecs.assign_public_ip)
-    FUNCLET_ECS_EXECUTION_ROLE_ARN     = var.ecs.execution_role_arn
-    FUNCLET_ECS_TASK_ROLE_ARN          = var.ecs.task_role_arn
-    FUNCLET_ECS_TASK_ROLES             = jsonencode(var.ecs.task_roles)
-    FUNCLET_ECS_LOG_GROUP              = var.ecs.log_group
-    AWS_ACCESS_KEY_ID                  = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-access-key-id)"
-    AWS_SECRET_ACCESS_KEY              = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-secret-access-key)"
+    FUNCLET_ECS_CLUSTER            = var.ecs.cluster
+    FUNCLET_ECS_REGION             = var.ecs.region
+    FUNCLET_ECS_SUBNETS            = join(",", var.ecs.subnets)
+    FUNCLET_ECS_SECURITY_GROUPS    = join(",", var.ecs.security_groups)
+    FUNCLET_ECS_ASSIGN_PUBLIC_IP   = tostring(var.ecs.assign_public_ip)
+    FUNCLET_ECS_EXECUTION_ROLE_ARN = var.ecs.execution_role_arn
+    FUNCLET_ECS_TASK_ROLE_ARN      = var.ecs.task_role_arn
+    FUNCLET_ECS_TASK_ROLES         = jsonencode(var.ecs.task_roles)
+    FUNCLET_ECS_LOG_GROUP          = var.ecs.log_group
+    AWS_ACCESS_KEY_ID              = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-access-key-id)"
+    AWS_SECRET_ACCESS_KEY          = "@Microsoft.KeyVault(SecretUri=${local.vault_uri}secrets/funclet-aws-secret-access-key)"
   }
 
   app_settings = merge(

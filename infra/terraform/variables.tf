@@ -84,15 +84,15 @@ variable "aci_subnet_id" {
 variable "ecs" {
   description = "ECS settings (FUNCLET_ECS_*), from modules/aws-ecs; cluster, region and subnets are required when a node uses ECS."
   type = object({
-    cluster                = optional(string, "")
-    region                 = optional(string, "")
-    subnets                = optional(list(string), [])
-    security_groups        = optional(list(string), [])
-    assign_public_ip       = optional(bool, false)
-    execution_role_arn     = optional(string, "")
-    task_role_arn          = optional(string, "")
-    task_roles             = optional(map(string), {})
-    log_group              = optional(string, "")
+    cluster            = optional(string, "")
+    region             = optional(string, "")
+    subnets            = optional(list(string), [])
+    security_groups    = optional(list(string), [])
+    assign_public_ip   = optional(bool, false)
+    execution_role_arn = optional(string, "")
+    task_role_arn      = optional(string, "")
+    task_roles         = optional(map(string), {})
+    log_group          = optional(string, "")
   })
   default  = {}
   nullable = false

@@ -31,7 +31,7 @@ locals {
       resourceNames = contains(try(r.resourceNames, []), "VIRTUAL_NODES") ? var.nodes : try(r.resourceNames, null)
     })
   ]
-  relay_rules      = [for d in local.documents["relay-rbac.yaml"] : d if d.kind == "ClusterRole"][0].rules
+  relay_rules = [for d in local.documents["relay-rbac.yaml"] : d if d.kind == "ClusterRole"][0].rules
 
   relay_enabled = var.relay_image != ""
 }
