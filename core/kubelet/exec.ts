@@ -216,7 +216,7 @@ async function serveAttach(
       start(status, message) {
         if (status !== 200) failed = message ?? `HTTP ${status}`;
       },
-      write: (text) => caller.writeStdout(Buffer.from(text, 'utf8')),
+      write: (text) => void caller.writeStdout(Buffer.from(text, 'utf8')),
       end: () => undefined,
       signal: caller.signal,
     },

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '../errors.ts';
 import type { KubeletApiCall } from './client.ts';
@@ -84,6 +84,8 @@ export async function startKubeletServers(options: KubeletServersOptions): Promi
       server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
         upgraded.add(socket);
         socket.once('close', () => upgraded.delete(socket));
+        // A caller that vanished without closing (a node gone, a network cut) is found by TCP.
+        (socket as Partial<Socket>).setKeepAlive?.(true, 30_000);
         serveUpgrade(request, socket, head);
       });
       server.on('tlsClientError', (err) => logger.debug('TLS handshake failed', { node, error: err }));

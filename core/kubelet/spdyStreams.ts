@@ -106,9 +106,7 @@ export function acceptSpdyStreams(
   if (!options.stdin) stdin.end();
   if (!options.tty || !resizable) resize.end();
 
-  const send = (frame: Buffer) => {
-    if (!socket.destroyed) socket.write(frame);
-  };
+  const send = (frame: Buffer): boolean => (socket.destroyed ? true : socket.write(frame));
   const gone = () => {
     if (finished) return;
     finished = true;
@@ -118,11 +116,13 @@ export function acceptSpdyStreams(
     socket.destroy();
   };
 
-  const writeData = (type: 'stdout' | 'stderr', chunk: Buffer) => {
+  const writeData = (type: 'stdout' | 'stderr', chunk: Buffer): boolean => {
     const id = ids.get(type);
-    if (id === undefined || finished) return;
+    if (id === undefined || finished) return true;
+    let ok = true;
     for (let at = 0; at < chunk.length; at += maxDataFrame)
-      send(writer.data(id, chunk.subarray(at, at + maxDataFrame)));
+      ok = send(writer.data(id, chunk.subarray(at, at + maxDataFrame)));
+    return ok;
   };
 
   const streams: CallerStreams = {
@@ -133,6 +133,13 @@ export function acceptSpdyStreams(
     nextResize: (timeoutMs) => resize.next(timeoutMs),
     writeStdout: (chunk) => writeData('stdout', chunk),
     writeStderr: (chunk) => writeData('stderr', chunk),
+    drained: () =>
+      socket.writableNeedDrain && !socket.destroyed
+        ? new Promise<void>((resolve) => {
+            socket.once('drain', resolve);
+            socket.once('close', resolve);
+          })
+        : Promise.resolve(),
     finish(result: ExecResult) {
       if (finished) return;
       finished = true;

@@ -33,8 +33,11 @@ export interface CallerStreams {
   readStdin(): Promise<Buffer | null>;
   /** The caller's next terminal size; null when there is none within `timeoutMs` or ever. */
   nextResize(timeoutMs?: number): Promise<TerminalSize | null>;
-  writeStdout(chunk: Buffer): void;
-  writeStderr(chunk: Buffer): void;
+  /** False once the connection holds more than it should: wait for drained() before more. */
+  writeStdout(chunk: Buffer): boolean;
+  writeStderr(chunk: Buffer): boolean;
+  /** Resolves once what was written has mostly gone out (at once when it has). */
+  drained(): Promise<void>;
   /** Writes the result to the error stream and closes the connection; later calls do nothing. */
   finish(result: ExecResult): void;
 }
@@ -170,7 +173,11 @@ export class ResizeQueue {
       const w = this.waiting;
       this.waiting = undefined;
       w(size);
-    } else this.sizes.push(size);
+      return;
+    }
+    // Sizes nobody reads (a provider that cannot resize) are not kept beyond the last few.
+    this.sizes.push(size);
+    if (this.sizes.length > 16) this.sizes.shift();
   }
 
   end(): void {

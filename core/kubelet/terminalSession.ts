@@ -19,6 +19,8 @@ export interface TerminalSessionOptions {
   startTimeoutMs?: number;
   /** A stdin remainder of one or two bytes is sent padded after this long without more. */
   stdinFlushMs?: number;
+  /** The provider's socket is pinged this often, and given up when a ping goes unanswered. */
+  pingEveryMs?: number;
 }
 
 /** Why a session URL is refused: wss, or ws to a loopback address only. */
@@ -50,10 +52,12 @@ export async function bridgeTerminalSession(
 
   return new Promise<ExecResult>((resolve) => {
     let settled = false;
+    let pinger: NodeJS.Timeout | undefined;
     const settle = (result: ExecResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(startTimer);
+      clearInterval(pinger);
       caller.signal.removeEventListener('abort', onCallerGone);
       // The provider's session ends with the caller's: ACI keeps nothing running for it.
       if (ws.readyState === ws.CONNECTING) ws.terminate();
@@ -74,10 +78,26 @@ export async function bridgeTerminalSession(
     ws.on('open', () => {
       ws.send(session.password);
       ws.send(session.input);
+      // A provider socket that stops answering pings is gone, even if TCP has not said so.
+      let answered = true;
+      ws.on('pong', () => (answered = true));
+      pinger = setInterval(() => {
+        if (!answered) {
+          ws.terminate();
+          return;
+        }
+        answered = false;
+        ws.ping();
+      }, options.pingEveryMs ?? 30_000);
+      pinger.unref();
     });
     ws.on('message', (raw: RawData) => {
       const step = output.push(toBuffer(raw));
-      if (step.output.length > 0) caller.writeStdout(step.output);
+      if (step.output.length > 0 && !caller.writeStdout(step.output)) {
+        // The caller reads slower than the container writes: hold the provider's socket.
+        ws.pause();
+        void caller.drained().then(() => ws.resume());
+      }
       if (step.started) {
         clearTimeout(startTimer);
         void pumpStdin();

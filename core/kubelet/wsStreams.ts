@@ -91,10 +91,12 @@ function channelStreams(
   if (!options.stdin) stdin.end();
   if (!options.tty) resize.end();
 
-  const send = (channel: number, data: Buffer) => {
-    if (ws.readyState !== ws.OPEN) return;
+  const highWaterBytes = 1024 * 1024;
+  const send = (channel: number, data: Buffer): boolean => {
+    if (ws.readyState !== ws.OPEN) return true;
     if (base64) ws.send(String.fromCharCode(48 + channel) + data.toString('base64'));
     else ws.send(Buffer.concat([Buffer.of(channel), data]));
+    return ws.bufferedAmount < highWaterBytes;
   };
 
   ws.on('message', (raw: RawData, isBinary: boolean) => {
@@ -132,11 +134,12 @@ function channelStreams(
     signal: aborted.signal,
     readStdin: () => stdin.read(),
     nextResize: (timeoutMs) => resize.next(timeoutMs),
-    writeStdout: (chunk) => {
-      if (options.stdout && !finished) send(Channel.stdout, chunk);
-    },
-    writeStderr: (chunk) => {
-      if (options.stderr && !finished) send(Channel.stderr, chunk);
+    writeStdout: (chunk) => (options.stdout && !finished ? send(Channel.stdout, chunk) : true),
+    writeStderr: (chunk) => (options.stderr && !finished ? send(Channel.stderr, chunk) : true),
+    drained: async () => {
+      // ws says how much it still holds; it has no drain event of its own.
+      while (ws.readyState === ws.OPEN && ws.bufferedAmount >= highWaterBytes)
+        await new Promise((resolve) => setTimeout(resolve, 10));
     },
     finish(result: ExecResult) {
       if (finished) return;
