@@ -189,6 +189,30 @@ for (const providerName of ['mock', 'aci'] as const) {
       assert.equal(v1.error, 'command terminated with non-zero exit code: exit status 3');
     });
 
+    it('serves WebSocket clients at the endpoint itself: v5 closes stdin with its close signal, base64 protocols encode', async () => {
+      const endpoint = `wss://127.0.0.1:${f.kubeletPort}/exec/${f.namespace}/shell/app`;
+      const token = f.admin.getCurrentUser()?.token ?? '';
+      const v5 = await directExec(
+        `${endpoint}?command=cat&input=1&output=1`,
+        'v5.channel.k8s.io',
+        token,
+        (ws) => {
+          ws.send(Buffer.concat([Buffer.of(0), Buffer.from('through v5')]));
+          ws.send(Buffer.of(255, 0));
+        },
+      );
+      assert.equal(v5.stdout, 'through v5');
+      assert.deepEqual(JSON.parse(v5.error), { metadata: {}, status: 'Success' });
+      const b64 = await directExec(
+        `${endpoint}?command=sh&command=-c&command=${encodeURIComponent('echo out; echo err >&2')}&output=1&error=1`,
+        'v4.base64.channel.k8s.io',
+        token,
+      );
+      assert.equal(b64.stdout, 'out\n');
+      assert.equal(b64.stderr, 'err\n');
+      assert.deepEqual(JSON.parse(b64.error), { metadata: {}, status: 'Success' });
+    });
+
     it('serves kubectl speaking SPDY itself (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)', async () => {
       const result = await kubectlWith({ KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, [
         'exec',
@@ -411,6 +435,33 @@ async function webSocketExec(
       if (data[0] === 3) error += data.subarray(1).toString('utf8');
     });
     ws.on('close', () => resolve({ protocol: ws.protocol, stdout, error }));
+    ws.on('error', reject);
+  });
+}
+
+/** An exec as a client that reaches the kubelet endpoint itself, with a token it takes to TokenReview. */
+function directExec(
+  url: string,
+  protocol: string,
+  token: string,
+  afterOpen: (ws: WebSocket) => void = () => undefined,
+): Promise<{ stdout: string; stderr: string; error: string }> {
+  const ws = new WebSocket(url, [protocol], {
+    rejectUnauthorized: false,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const out = { stdout: '', stderr: '', error: '' };
+  const base64 = protocol.includes('base64');
+  return new Promise((resolve, reject) => {
+    ws.on('open', () => afterOpen(ws));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const channel = base64 && !isBinary ? data[0]! - 48 : data[0]!;
+      const body =
+        base64 && !isBinary ? Buffer.from(data.subarray(1).toString(), 'base64') : data.subarray(1);
+      const key = (['', 'stdout', 'stderr', 'error'] as const)[channel];
+      if (key) out[key] += body.toString('utf8');
+    });
+    ws.on('close', () => resolve(out));
     ws.on('error', reject);
   });
 }
