@@ -21,6 +21,7 @@ import { testCertificate } from '../fakes/aci/cert.ts';
 import { createPodNamespace, functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
+import { mergePatch } from '../../core/kube/clients.ts';
 
 describe('the test control plane', () => {
   let admin: KubeConfig;
@@ -272,15 +273,22 @@ describe('metrics-server, registered as the APIService v1beta1.metrics.k8s.io', 
     const node = uniqueName('metrics-node');
     try {
       await core.createNode({ body: { metadata: { name: node } } });
-      const created = await core.readNode({ name: node });
-      created.status = {
-        ...created.status,
-        capacity: { cpu: '4', memory: '8Gi', pods: '10' },
-        allocatable: { cpu: '4', memory: '8Gi', pods: '10' },
-        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-        daemonEndpoints: { kubeletEndpoint: { Port: port } },
-      };
-      await core.replaceNodeStatus({ name: node, body: created });
+      // A merge patch, not a replace: the node lifecycle controller writes the new Node too, and
+      // a replace from a read before its write is refused with a conflict.
+      await core.patchNodeStatus(
+        {
+          name: node,
+          body: {
+            status: {
+              capacity: { cpu: '4', memory: '8Gi', pods: '10' },
+              allocatable: { cpu: '4', memory: '8Gi', pods: '10' },
+              addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+              daemonEndpoints: { kubeletEndpoint: { Port: port } },
+            },
+          },
+        },
+        mergePatch,
+      );
 
       // A node's usage is a rate: it shows after two scrapes, 15 s (--metric-resolution) apart.
       let top = '';
