@@ -19,6 +19,7 @@ import {
   type Context,
 } from './guideCommands.ts';
 import { codeBlocks, guideFiles } from './guides.ts';
+import { simpleCommands } from './shellWords.ts';
 
 const fixtures = toolFixtures();
 const helpEnv = {
@@ -141,6 +142,30 @@ describe('the deploy guides', () => {
       );
     });
   }
+
+  for (const guide of guideFiles())
+    it(`${guide}: the first deployment is one block at the top that runs the steps' own commands`, () => {
+      const lines = readFileSync(path(guide), 'utf8').split('\n');
+      const heading = lines.findIndex((l) => l === '## First deployment');
+      const firstStep = lines.findIndex((l) => /^## 1\. /.test(l));
+      assert.ok(heading > 0 && heading < firstStep, 'a "First deployment" section before step 1');
+      const blocks = codeBlocks(guide).filter((b) => b.lang === 'sh');
+      const sectionEnd = lines.findIndex((l, i) => i > heading && /^## /.test(l));
+      const inSection = blocks.filter((b) => b.line > heading && b.line < sectionEnd);
+      assert.equal(inSection.length, 1, 'one block');
+      const first = inSection[0]!;
+      // What differs in a block pasted whole: nothing may stop to ask (an existing kubeconfig
+      // context, Terraform's confirmation), and the function key is waited for.
+      const pasteOnly = new Set(['--overwrite-existing', '-auto-approve']);
+      const key = (words: string[]) => words.filter((w) => !pasteOnly.has(w)).join(' ');
+      const steps = new Set(
+        blocks.filter((b) => b !== first).flatMap((b) => simpleCommands(b.text).map((c) => key(c.words))),
+      );
+      const missing = simpleCommands(first.text)
+        .map((c) => c.words)
+        .filter((w) => !['sleep', '['].includes(w[0]!) && !steps.has(key(w)));
+      assert.deepEqual(missing, [], 'commands of the first deployment that no step runs');
+    });
 
   it('a block that does not parse and a flag no reference gives are reported, so the checks can fail', () => {
     assert.notEqual(
