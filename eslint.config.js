@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'test/cluster/controlplane/'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', 'dev/cluster/controlplane/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -2,7 +2,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../cluster/cluster.ts';
+import { startCluster, type Cluster } from '../../dev/cluster/cluster.ts';
 import { startAzurite, type Azurite } from '../support/azurite.ts';
 
 export interface BenchServices {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ClusterInfo } from '../cluster/cluster.ts';
+import type { ClusterInfo } from '../../dev/cluster/cluster.ts';
 
 /**
  * The shared services one test run starts once (test/run.ts) and every test file reaches

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startServer, waitFor, type ServerProcess } from '../support/process.ts';
+import { freePort, startServer, waitFor, type ServerProcess } from '../process.ts';
 import { controlPlaneBinary } from './build.ts';
 import { createClusterPki, frontProxyClientName, kubeletClientUser } from './pki.ts';
 import { kubeconfigDocument as kubeconfig } from '../../core/kube/kubeconfig.ts';
