@@ -1,5 +1,6 @@
 /**
- * Go programs the local run and the tests start (metrics-server), built with `go install` at a
+ * Go programs the local run, the tests and the benchmarks start (metrics-server, Helm, upstream
+ * virtual-kubelet), built with `go install` at a
  * pinned release and cached between runs, one directory per module, version and Go toolchain.
  */
 import { execFile } from 'node:child_process';
@@ -24,6 +25,20 @@ export const metricsServerTool: GoTool = {
   module: 'sigs.k8s.io/metrics-server',
   package: 'sigs.k8s.io/metrics-server/cmd/metrics-server',
   version: 'v0.8.0',
+};
+
+/** Helm, for the chart's lint, template and install checks. */
+export const helmTool: GoTool = {
+  module: 'helm.sh/helm/v3',
+  package: 'helm.sh/helm/v3/cmd/helm',
+  version: 'v3.22.0',
+};
+
+/** Upstream virtual-kubelet with its mock provider, the benchmarks' point of comparison. */
+export const virtualKubeletTool: GoTool = {
+  module: 'github.com/virtual-kubelet/virtual-kubelet',
+  package: 'github.com/virtual-kubelet/virtual-kubelet/cmd/virtual-kubelet',
+  version: 'v1.13.0',
 };
 
 /** Where built Go programs are kept between runs ($FUNCLET_CACHE_DIR, or ~/.cache/funclet). */
@@ -84,4 +99,14 @@ export async function goToolBinary(tool: GoTool, log: (line: string) => void = (
 /** The metrics-server binary at the pinned release. */
 export function metricsServerBinary(log?: (line: string) => void): Promise<string> {
   return goToolBinary(metricsServerTool, log);
+}
+
+/** The Helm CLI at the pinned release. */
+export function helmBinary(log?: (line: string) => void): Promise<string> {
+  return goToolBinary(helmTool, log);
+}
+
+/** Upstream virtual-kubelet at the pinned release. */
+export function virtualKubeletBinary(log?: (line: string) => void): Promise<string> {
+  return goToolBinary(virtualKubeletTool, log);
 }
