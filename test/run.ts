@@ -1,11 +1,12 @@
 /**
  * The test command. Builds (or finds cached) the control plane and metrics-server from their Go
- * modules; starts one real control plane (etcd, kube-apiserver, kube-controller-manager,
- * kube-scheduler, with metrics-server registered as its metrics.k8s.io APIService), one Azurite
- * and one moto server for the whole run; hands their coordinates to the test files through
- * FUNCLET_TEST_ENV; runs node's test runner over test/unit, test/infra, test/integration and
- * test/e2e two files at a time, then test/disruptive alone (it restarts the API server), or
- * over the files given; and stops everything afterwards, whatever happens.
+ * modules, and Helm when the chart's tests run; starts one real control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler, with metrics-server registered as its
+ * metrics.k8s.io APIService), one Azurite and one moto server for the whole run; hands their
+ * coordinates to the test files through FUNCLET_TEST_ENV; runs node's test runner over
+ * test/unit, test/infra, test/integration and test/e2e two files at a time, then test/disruptive
+ * alone (it restarts the API server), or over the files given; and stops everything afterwards,
+ * whatever happens.
  *
  * Every test and suite has a time limit (FUNCLET_TEST_TIMEOUT_MS, 10 minutes by default), so one
  * that hangs fails instead of stalling the run. The last line counts passed, failed (cancelled
@@ -19,12 +20,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { metricsServerBinary } from '../dev/goTools.ts';
+import { helmBinary, metricsServerBinary } from '../dev/goTools.ts';
 import { startMetricsServer, type MetricsServer } from '../dev/metricsServer.ts';
 import { controlPlaneBinary } from '../dev/cluster/build.ts';
 import { startCluster, type Cluster } from '../dev/cluster/cluster.ts';
 import { startAzurite, type Azurite } from './support/azurite.ts';
-import { startMoto, type Moto } from './support/moto.ts';
+import { startMoto, type Moto } from '../dev/moto.ts';
 import type { TestEnv } from './support/env.ts';
 
 /** The longest any one test or suite may take before it fails as hung. */
@@ -58,9 +59,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<number> {
   const files = process.argv.slice(2);
-  // Build (or find cached) the control plane and metrics-server, both at once when both are
-  // cold, before starting anything that would need stopping.
-  const [, metricsServerPath] = await Promise.all([controlPlaneBinary(log), metricsServerBinary(log)]);
+  // Build (or find cached) the control plane and metrics-server, and Helm when the chart's tests
+  // are in the run, all at once when they are cold, before starting anything that would need
+  // stopping.
+  const helmTests = files.length === 0 || files.some((f) => /(^|\/)helm[^/]*\.test\.ts$/.test(f));
+  const [, metricsServerPath] = await Promise.all([
+    controlPlaneBinary(log),
+    metricsServerBinary(log),
+    helmTests ? helmBinary(log) : undefined,
+  ]);
   const startedAt = Date.now();
   // Each is kept as soon as it runs, so that teardown stops it even when another fails to start.
   const started = await Promise.all([
