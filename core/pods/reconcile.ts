@@ -3,7 +3,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { mergePatch, type KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
 import type { Logger } from '../log.ts';
-import type { Provider } from '../providers/provider.ts';
+import { hasPodAddress, type Provider } from '../providers/provider.ts';
 import type {
   ContainerState,
   CreatedInstance,
@@ -14,7 +14,12 @@ import type {
 import type { PodRecord, PodRecords } from '../state/podRecords.ts';
 import { decidePod, isTerminal, restartPolicyOf, type Decision } from './decide.ts';
 import { recordPodEvent, type PodEvent } from './events.ts';
-import { ContainerConfigError, resolvePodWithWarnings, type ResolverApi } from './resolve/index.ts';
+import {
+  ContainerConfigError,
+  needsPodAddress,
+  resolvePodWithWarnings,
+  type ResolverApi,
+} from './resolve/index.ts';
 import { podStatus, podStatusChanged, type StatusContext } from './status.ts';
 
 /** What reconciling a pod needs; built fresh per invocation. */
@@ -159,7 +164,13 @@ async function startInstance(
 
   let resolved: ResolvedPod;
   try {
-    const result = await resolvePodWithWarnings(pod, deps.resolver, { node: deps.node, attempt, nowMs });
+    const podIP = await reservedPodIP(deps, pod, attempt);
+    const result = await resolvePodWithWarnings(pod, deps.resolver, {
+      node: deps.node,
+      attempt,
+      nowMs,
+      ...(podIP !== undefined ? { podIP } : {}),
+    });
     resolved = result.pod;
     for (const warning of result.warnings) {
       await event(deps, logger, pod, { type: 'Warning', reason: warning.reason, message: warning.message });
@@ -312,6 +323,15 @@ async function deletePod(
   return ['deleted'];
 }
 
+/**
+ * The address the provider will give this attempt's instance, asked only of a pod whose env
+ * needs it (status.podIP and the like) and only of a provider that knows it before the create.
+ */
+async function reservedPodIP(deps: PodDeps, pod: V1Pod, attempt: number): Promise<string | undefined> {
+  if (!needsPodAddress(pod) || !hasPodAddress(deps.provider)) return undefined;
+  return deps.provider.podAddress({ node: deps.node, uid: pod.metadata?.uid ?? '', attempt });
+}
+
 /** Records an instance found in the provider but not (or not yet) in the record. */
 async function adopt(
   deps: PodDeps,
@@ -333,28 +353,53 @@ async function adopt(
   });
 }
 
+/**
+ * Patches pods/status when what the kubelet would post differs from what the API server holds.
+ * The patch carries the pod's resourceVersion: a merge patch replaces the conditions list whole,
+ * so a condition another controller wrote since the pod was read (a readiness gate's, the taint
+ * manager's DisruptionTarget) must not be overwritten with the older list. On a conflict the
+ * pod is read again and the status computed again from it, up to four times.
+ */
 async function postStatus(
   deps: PodDeps,
   pod: V1Pod,
   view: ProviderPodView | undefined,
   ctx: StatusContext,
 ): Promise<PodOutcome> {
-  const desired = podStatus(pod, view, ctx);
-  if (!podStatusChanged(pod.status, desired)) return 'unchanged';
-  const { namespace, name, uid } = identityOf({ pod });
-  try {
-    // The UID in the patch makes the API server refuse it for a new pod that took the name.
-    await deps.kube.core.patchNamespacedPodStatus(
-      { name, namespace, body: { metadata: { uid }, status: desired } },
-      mergePatch,
-    );
-  } catch (err) {
-    const classified = kubeError(err, `patch status of pod ${namespace}/${name}`);
-    if (classified instanceof NotFoundError) return 'unchanged';
-    throw classified;
+  const who = identityOf({ pod });
+  let current = pod;
+  for (let attempt = 1; ; attempt++) {
+    const desired = podStatus(current, view, ctx);
+    if (!podStatusChanged(current.status, desired)) return 'unchanged';
+    const resourceVersion = current.metadata?.resourceVersion;
+    try {
+      // The UID in the patch makes the API server refuse it for a new pod that took the name.
+      const patched = await deps.kube.core.patchNamespacedPodStatus(
+        {
+          name: who.name,
+          namespace: who.namespace,
+          body: {
+            metadata: { uid: who.uid, ...(resourceVersion ? { resourceVersion } : {}) },
+            status: desired,
+          },
+        },
+        mergePatch,
+      );
+      pod.metadata = { ...current.metadata, resourceVersion: patched.metadata?.resourceVersion };
+      pod.status = desired;
+      return 'statusPatched';
+    } catch (err) {
+      const classified = kubeError(err, `patch status of pod ${who.namespace}/${who.name}`);
+      if (classified instanceof NotFoundError) return 'unchanged';
+      if (!(classified instanceof ConflictError) || attempt >= 4) throw classified;
+      const fresh = await readOwnPod(deps, who);
+      // Gone, or the name now belongs to another pod: nothing of this pod's left to report.
+      if (!fresh) return 'unchanged';
+      current = fresh;
+      pod.metadata = fresh.metadata;
+      pod.status = fresh.status;
+    }
   }
-  pod.status = desired;
-  return 'statusPatched';
 }
 
 async function warnOnce(

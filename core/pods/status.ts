@@ -2,11 +2,11 @@ import type {
   V1ContainerState,
   V1ContainerStatus,
   V1Pod,
-  V1PodCondition,
   V1PodStatus,
 } from '@kubernetes/client-node';
 import type { ContainerState, ContainerView, PodPhase, ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
+import { podConditions } from './conditions.ts';
 
 /** Extra facts about the pod that the provider does not know. */
 export interface StatusContext {
@@ -22,12 +22,9 @@ export interface StatusContext {
   lastTerminations?: Record<string, ContainerState>;
 }
 
-/** Conditions the kubelet owns; any other condition on the pod (readiness gates, disruption) is kept. */
-const kubeletConditions = new Set(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']);
-
 /**
  * The pods/status a kubelet would post for `pod`, given what the provider reports. Conditions
- * keep their lastTransitionTime while their status is unchanged.
+ * (conditions.ts) keep their lastTransitionTime while their status is unchanged.
  */
 export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: StatusContext): V1PodStatus {
   const phase: PodPhase = ctx.verdict?.phase ?? ctx.phase ?? view?.phase ?? 'Pending';
@@ -53,34 +50,14 @@ export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: St
       ctx,
     ),
   );
-  const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
-  const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const initialized =
-    (pod.spec?.initContainers ?? []).length === 0 ||
-    phase === 'Running' ||
-    terminal ||
-    initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
-
-  const current = pod.status?.conditions;
-  const conditions: V1PodCondition[] = [
-    condition(current, 'PodScheduled', true, ctx.nowMs),
-    condition(current, 'Initialized', initialized, ctx.nowMs),
-    condition(
-      current,
-      'ContainersReady',
-      allReady && !terminal,
-      ctx.nowMs,
-      allReady || terminal ? undefined : 'ContainersNotReady',
-    ),
-    condition(
-      current,
-      'Ready',
-      allReady && !terminal,
-      ctx.nowMs,
-      terminal ? 'PodCompleted' : allReady ? undefined : 'ContainersNotReady',
-    ),
-    ...(current ?? []).filter((c) => !kubeletConditions.has(c.type)),
-  ];
+  const conditions = podConditions({
+    pod,
+    phase,
+    containerStatuses,
+    initContainerStatuses,
+    hasInstance: view !== undefined || (ctx.record?.providerId !== undefined && ctx.verdict === undefined),
+    nowMs: ctx.nowMs,
+  });
 
   const status: V1PodStatus = {
     phase,
@@ -165,22 +142,6 @@ export function kubeState(state: ContainerState): V1ContainerState {
   };
 }
 
-function condition(
-  current: readonly V1PodCondition[] | undefined,
-  type: string,
-  ok: boolean,
-  nowMs: number,
-  reason?: string,
-): V1PodCondition {
-  const status = ok ? 'True' : 'False';
-  const previous = current?.find((c) => c.type === type);
-  const lastTransitionTime =
-    previous?.status === status && previous.lastTransitionTime
-      ? previous.lastTransitionTime
-      : new Date(nowMs);
-  return { type, status, lastTransitionTime, ...(reason ? { reason } : {}) };
-}
-
 export function parseTerminations(json: string | undefined): Record<string, ContainerState> {
   if (!json) return {};
   try {
@@ -192,7 +153,7 @@ export function parseTerminations(json: string | undefined): Record<string, Cont
 
 /**
  * Whether posting `desired` would change what the API server holds. Compares phase, reason,
- * message, IPs, startTime, each condition's type/status/reason, and each container's name,
+ * message, IPs, startTime, each condition's type/status/reason/message, and each container's name,
  * image, containerID, ready, started, restartCount, state and lastState. Times compare at
  * second precision, as the API server stores them.
  */
@@ -234,7 +195,7 @@ function comparable(s: V1PodStatus): unknown {
     hostIP: s.hostIP,
     startTime: seconds(s.startTime),
     conditions: (s.conditions ?? [])
-      .map((c) => ({ type: c.type, status: c.status, reason: c.reason }))
+      .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }))
       .sort((a, b) => a.type.localeCompare(b.type)),
     containerStatuses: containers(s.containerStatuses),
     initContainerStatuses: containers(s.initContainerStatuses),

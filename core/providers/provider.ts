@@ -84,6 +84,21 @@ export function hasStats(provider: Provider): provider is Provider & StatsProvid
   return typeof (provider as Partial<StatsProvider>).podStats === 'function';
 }
 
+/**
+ * Optional: providers that know the IP a pod's instance will have before they create it (an
+ * address they reserve, or derive, in advance). Detected at runtime (hasPodAddress). The answer
+ * is what the pod's env gets for status.podIP, podIPs, hostIP and hostIPs, so it must be the
+ * address the instance created next for this pod UID and attempt reports as its podIP.
+ * Providers without it have those env fields refused, never resolved to an empty value.
+ */
+export interface PodAddressProvider {
+  podAddress(pod: { node: string; uid: string; attempt: number }): Promise<string>;
+}
+
+export function hasPodAddress(provider: Provider): provider is Provider & PodAddressProvider {
+  return typeof (provider as Partial<PodAddressProvider>).podAddress === 'function';
+}
+
 /** What the caller of `kubectl exec` asked for. */
 export interface ExecSessionOptions {
   tty: boolean;

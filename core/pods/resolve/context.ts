@@ -20,6 +20,12 @@ export interface ResolveOptions {
    * it, such a limit falls back to the container's request.
    */
   nodeAllocatable?: Readonly<Record<string, string>>;
+  /**
+   * The IP the pod's instance will have, when the provider reserved it before the create
+   * (PodAddressProvider): what status.podIP, podIPs, hostIP and hostIPs resolve to. Without it,
+   * a pod whose env asks for them is refused (an InvalidInputError).
+   */
+  podIP?: string;
 }
 
 /** Something the kubelet would report as a Warning Event without failing the pod. */

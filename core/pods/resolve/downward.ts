@@ -14,21 +14,53 @@ import { InvalidInputError } from '../../errors.ts';
 import { parseQuantity, quantityMilliValue, quantityValue } from './quantity.ts';
 import { requestsOf } from './resources.ts';
 
-/** The value of `fieldRef.fieldPath`; IPs the pod does not have yet are ''. */
-export function podFieldValue(pod: V1Pod, selector: V1ObjectFieldSelector): string {
+/** The downward API fields that name the pod's (and, on a virtual node, its host's) address. */
+const addressFields: ReadonlySet<string> = new Set([
+  'status.podIP',
+  'status.podIPs',
+  'status.hostIP',
+  'status.hostIPs',
+]);
+
+/**
+ * Whether any container's env asks for the pod's address (status.podIP, podIPs, hostIP,
+ * hostIPs), which the kubelet knows before it starts the containers and a provider may not.
+ */
+export function needsPodAddress(pod: V1Pod): boolean {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) =>
+    (c.env ?? []).some((e) => addressFields.has(e.valueFrom?.fieldRef?.fieldPath ?? '')),
+  );
+}
+
+/**
+ * The value of `fieldRef.fieldPath`. The address fields resolve to `podIP`, the address the
+ * provider reserved for the instance before creating it; a virtual node has no host of its own,
+ * so hostIP is the pod's IP, as its status says. Without one they are refused: an empty value
+ * would be silently wrong, and the instance's address is only known once it runs.
+ */
+export function podFieldValue(
+  pod: V1Pod,
+  selector: V1ObjectFieldSelector,
+  podIP: string | undefined,
+): string {
   const { fieldPath } = selector;
   if (selector.apiVersion && selector.apiVersion !== 'v1') {
     throw new InvalidInputError(`fieldRef ${fieldPath}: unsupported apiVersion ${selector.apiVersion}`);
   }
   const metadata = pod.metadata ?? {};
-  const status = pod.status ?? {};
   const subscripted = /^(metadata\.(?:labels|annotations))\['(.*)'\]$/s.exec(fieldPath);
   if (subscripted) {
     const map = subscripted[1] === 'metadata.labels' ? metadata.labels : metadata.annotations;
     return map?.[subscripted[2]!] ?? '';
   }
-  const podIPs = status.podIPs?.map((p) => p.ip) ?? (status.podIP ? [status.podIP] : []);
-  const hostIPs = status.hostIPs?.map((h) => h.ip) ?? (status.hostIP ? [status.hostIP] : []);
+  if (addressFields.has(fieldPath)) {
+    if (podIP === undefined) {
+      throw new InvalidInputError(
+        `${fieldPath} is not known before the pod's instance starts: this provider assigns the address only when it creates the instance, and cannot reserve one in advance`,
+      );
+    }
+    return podIP;
+  }
   switch (fieldPath) {
     case 'metadata.name':
       return metadata.name ?? '';
@@ -44,14 +76,6 @@ export function podFieldValue(pod: V1Pod, selector: V1ObjectFieldSelector): stri
       return pod.spec?.nodeName ?? '';
     case 'spec.serviceAccountName':
       return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP':
-      return podIPs[0] ?? '';
-    case 'status.podIPs':
-      return podIPs.join(',');
-    case 'status.hostIP':
-      return hostIPs[0] ?? '';
-    case 'status.hostIPs':
-      return hostIPs.join(',');
     default:
       throw new InvalidInputError(`fieldRef ${fieldPath} is not supported by the downward API`);
   }

@@ -101,7 +101,16 @@ async function envValue(
     if (encoded === undefined) return skipOrFail(optional, 'Secret', name, key);
     return { value: decodeSecretValue(encoded), secret: true };
   }
-  if (from.fieldRef) return { value: podFieldValue(ctx.pod, from.fieldRef), secret: false };
+  if (from.fieldRef) {
+    try {
+      return { value: podFieldValue(ctx.pod, from.fieldRef, ctx.options.podIP), secret: false };
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      throw new InvalidInputError(`env ${v.name} of container "${container.name}": ${err.message}`, {
+        cause: err,
+      });
+    }
+  }
   if (from.resourceFieldRef) {
     const selector = from.resourceFieldRef;
     const target = selector.containerName ? podContainer(ctx.pod, selector.containerName) : container;

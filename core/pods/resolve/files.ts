@@ -112,7 +112,7 @@ export function downwardPayload(
   for (const item of items) {
     const path = posix.normalize(item.path);
     let value: string;
-    if (item.fieldRef) value = podFieldValue(ctx.pod, item.fieldRef);
+    if (item.fieldRef) value = podFieldValue(ctx.pod, item.fieldRef, ctx.options.podIP);
     else if (item.resourceFieldRef) {
       const containerName = item.resourceFieldRef.containerName;
       if (!containerName) {

@@ -25,6 +25,7 @@ import { podVolumes } from './volumes.ts';
 export { kubeResolverApi, perPass, type ResolverApi, type TokenRequest } from './api.ts';
 export type { ResolutionWarning, ResolveOptions } from './context.ts';
 export { ContainerConfigError, type MissingReference } from './errors.ts';
+export { needsPodAddress } from './downward.ts';
 export { isKubeApiAccess, type ResolvedFilesVolume } from './volumes.ts';
 
 export interface ResolvedPodWithWarnings {

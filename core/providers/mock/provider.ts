@@ -8,6 +8,7 @@ import type {
   ExecSession,
   ExecSessionOptions,
   LogsProvider,
+  PodAddressProvider,
   Provider,
   StatsProvider,
 } from '../provider.ts';
@@ -27,6 +28,7 @@ import { createMockExecSession } from './exec.ts';
 import {
   MockAnnotation,
   mockContainerNames,
+  mockPodIP,
   mockPodView,
   newInstance,
   parseInstanceId,
@@ -59,13 +61,20 @@ export interface MockCalls {
   listPods: number;
 }
 
-export class MockProvider implements Provider, LogsProvider, StatsProvider, ExecProvider {
+export class MockProvider
+  implements Provider, LogsProvider, StatsProvider, ExecProvider, PodAddressProvider
+{
   readonly name = 'mock' as const;
   readonly calls: MockCalls = { createPod: 0, deletePod: 0, getPod: 0, listPods: 0 };
   private readonly options: MockProviderOptions;
 
   constructor(options: MockProviderOptions) {
     this.options = options;
+  }
+
+  /** A mock instance's IP follows from its pod UID alone, so it is known before the create. */
+  podAddress(pod: { uid: string }): Promise<string> {
+    return Promise.resolve(mockPodIP(pod.uid));
   }
 
   async createPod(pod: ResolvedPod): Promise<CreatedInstance> {

@@ -46,7 +46,13 @@ describe('pod status', () => {
     assert.equal(status.startTime?.getTime(), t0 - 60_000);
     assert.deepEqual(
       status.conditions?.map((c) => `${c.type}=${c.status}`),
-      ['PodScheduled=True', 'Initialized=True', 'ContainersReady=True', 'Ready=True'],
+      [
+        'PodScheduled=True',
+        'PodReadyToStartContainers=True',
+        'Initialized=True',
+        'Ready=True',
+        'ContainersReady=True',
+      ],
     );
     assert.equal(
       status.conditions?.[0]?.lastTransitionTime?.getTime(),

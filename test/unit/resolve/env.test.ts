@@ -200,23 +200,27 @@ describe('downward API env', () => {
     valueFrom: { fieldRef: { fieldPath } },
   });
 
-  it('renders pod fields, labels and annotations by key, and IPs', async () => {
+  it('renders pod fields, labels and annotations by key, and the address the provider reserved', async () => {
     const values = envRecord(
-      await envOf({
-        env: [
-          field('NAME', 'metadata.name'),
-          field('NS', 'metadata.namespace'),
-          field('UID', 'metadata.uid'),
-          field('APP', "metadata.labels['app']"),
-          field('NOTE', "metadata.annotations['note']"),
-          field('MISSING_LABEL', "metadata.labels['nope']"),
-          field('NODE', 'spec.nodeName'),
-          field('SA', 'spec.serviceAccountName'),
-          field('HOST_IP', 'status.hostIP'),
-          field('POD_IP', 'status.podIP'),
-          field('POD_IPS', 'status.podIPs'),
-        ],
-      }),
+      await envOf(
+        {
+          env: [
+            field('NAME', 'metadata.name'),
+            field('NS', 'metadata.namespace'),
+            field('UID', 'metadata.uid'),
+            field('APP', "metadata.labels['app']"),
+            field('NOTE', "metadata.annotations['note']"),
+            field('MISSING_LABEL', "metadata.labels['nope']"),
+            field('NODE', 'spec.nodeName'),
+            field('SA', 'spec.serviceAccountName'),
+            field('HOST_IP', 'status.hostIP'),
+            field('POD_IP', 'status.podIP'),
+            field('POD_IPS', 'status.podIPs'),
+          ],
+        },
+        api(),
+        { podIP: '10.240.0.9' },
+      ),
     );
     assert.deepEqual(values, {
       NAME: 'web-0',
@@ -227,26 +231,24 @@ describe('downward API env', () => {
       MISSING_LABEL: '',
       NODE: 'vk-1',
       SA: 'builder',
-      HOST_IP: '192.168.0.2',
-      POD_IP: '10.1.0.7',
-      POD_IPS: '10.1.0.7,fd00::7',
+      HOST_IP: '10.240.0.9',
+      POD_IP: '10.240.0.9',
+      POD_IPS: '10.240.0.9',
     });
   });
 
-  it('gives empty IPs before the pod has any', async () => {
-    const p = pod(
-      {},
-      {
-        env: [
-          field('POD_IP', 'status.podIP'),
-          field('HOST_IP', 'status.hostIP'),
-          field('IPS', 'status.podIPs'),
-        ],
-      },
-    );
-    delete p.status;
-    const resolved = await resolvePod(p, api(), options);
-    assert.deepEqual(envRecord(resolved.containers[0]!.env), { POD_IP: '', HOST_IP: '', IPS: '' });
+  it('refuses the address fields, naming the variable, when the provider cannot reserve an address, whatever the status says', async () => {
+    for (const fieldPath of ['status.podIP', 'status.podIPs', 'status.hostIP', 'status.hostIPs']) {
+      await assert.rejects(
+        resolvePod(pod({}, { env: [field('ADDR', fieldPath)] }), api(), options),
+        (err: unknown) =>
+          err instanceof InvalidInputError &&
+          !(err instanceof ContainerConfigError) &&
+          err.message.includes(
+            `env ADDR of container "app": ${fieldPath} is not known before the pod's instance starts`,
+          ),
+      );
+    }
   });
 
   it('refuses a field the downward API does not offer', async () => {
