@@ -61,11 +61,15 @@ function refusingInsecurePods(
 ): Provider {
   const checked = Object.create(provider) as Provider;
   const createPod = provider.createPod.bind(provider);
+  // Writable and configurable, as a method is: a proxy over the provider (tracing, call counting)
+  // may only answer its own function for a property that is neither.
   Object.defineProperty(checked, 'createPod', {
     value: async (pod: ResolvedPod) => {
       refuseInsecurePod(pod, providerTitle[provider.name], enforced, unenforced(pod.node));
       return await createPod(pod);
     },
+    writable: true,
+    configurable: true,
   });
   return checked;
 }

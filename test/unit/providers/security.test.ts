@@ -165,4 +165,22 @@ describe('pod security settings, on every provider', () => {
       'nothing is left to refuse',
     );
   });
+
+  it('still refuses through a proxy that wraps each of its methods, as tracing and call counting do', async () => {
+    const checked = await provider('mock', 'refuse');
+    const calls: string[] = [];
+    const wrapped = new Proxy(checked, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function' || typeof prop === 'symbol') return value;
+        return (...args: unknown[]) => {
+          calls.push(prop);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const privileged = await resolved({}, { securityContext: { privileged: true } });
+    await assert.rejects(wrapped.createPod(privileged), /container app asks for privileged mode/);
+    assert.deepEqual(calls, ['createPod']);
+  });
 });
