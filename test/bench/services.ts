@@ -1,26 +1,49 @@
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { TableClient } from '@azure/data-tables';
+import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Tables, type TableName } from '../../core/state/tables.ts';
 import { startCluster, type Cluster } from '../../dev/cluster/cluster.ts';
-import { startAzurite, type Azurite } from '../support/azurite.ts';
+import { azuriteConnectionString, startAzurite, type Azurite } from '../support/azurite.ts';
+import { kubeConfigFrom } from '../support/kube.ts';
 
 export interface BenchServices {
   cluster: Cluster;
   azurite: Azurite;
+  admin: KubeConfig;
+  /** The run's own directory: logs, profiles, certificates. */
+  dir: string;
+  /** A table of a function app's (its prefix), opened as the bench's own client. */
+  tables(prefix: string, name: TableName): Promise<TableClient>;
   stop(): Promise<void>;
 }
 
-/** The local control plane and Azurite, as the tests start them. */
+/**
+ * The client rates the bench control plane gives its controller-manager and scheduler, as
+ * large clusters run them: the controllers then create, bind and delete pods faster than any
+ * node can run them, so a node's figures are its own and not the controllers'.
+ */
+export const benchKubeApiRates = { qps: 500, burst: 1000 };
+
+/** The local control plane (with benchKubeApiRates) and Azurite, as the tests start them. */
 export async function startBenchServices(log: (line: string) => void): Promise<BenchServices> {
   const dir = mkdtempSync(join(tmpdir(), 'funclet-bench-'));
   const [cluster, azurite] = await Promise.all([
-    startCluster({ dir: join(dir, 'cluster'), log }),
+    startCluster({ dir: join(dir, 'cluster'), log, kubeApiRates: benchKubeApiRates }),
     startAzurite(),
   ]);
   return {
     cluster,
     azurite,
+    admin: kubeConfigFrom(cluster.adminKubeconfig),
+    dir,
+    tables: (prefix, name) =>
+      new Tables({
+        kind: 'connectionString',
+        connectionString: azuriteConnectionString(azurite.port),
+        tablePrefix: prefix,
+      }).table(name),
     async stop() {
       await Promise.allSettled([cluster.stop(), azurite.stop()]);
       rmSync(dir, { recursive: true, force: true });
