@@ -7,6 +7,7 @@ import {
   type PokeResponse,
 } from '../core/relay/protocol.ts';
 import { readCappedBody } from '../core/relay/body.ts';
+import { tracePokeBatch } from '../core/telemetry/podSpans.ts';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from './azure.ts';
 import { invocationLogger, podDeps, runtimeFor, sharedRuntime, type RuntimeSource } from './runtime.ts';
 
@@ -39,10 +40,10 @@ export function podEventsHandler(source: RuntimeSource = sharedRuntime) {
     if (!node) return refuse(logger, 400, `node ${parsed.batch.node} is not served here`);
 
     const log = logger.child({ node: node.name, provider: node.provider });
-    const results = await handlePokes(
-      await podDeps(runtime, node, log),
-      parsed.batch.events,
-      pokeConcurrency,
+    const deps = await podDeps(runtime, node, log);
+    const batch = { node: node.name, provider: node.provider, invocationId: context.invocationId };
+    const results = await tracePokeBatch({ ...batch, pokes: parsed.batch.events.length }, () =>
+      handlePokes(deps, parsed.batch.events, pokeConcurrency),
     );
     const failed = results.filter((r) => r.status === 'failed').length;
     log.info('pod events handled', {

@@ -16,6 +16,7 @@ import { createLogger, type Logger, type LogSink } from '../core/log.ts';
 import { createProvider, type ProviderOverrides } from '../core/providers/index.ts';
 import type { Provider } from '../core/providers/provider.ts';
 import type { ProviderName } from '../core/providers/types.ts';
+import { tracedProvider } from '../core/telemetry/tracedProvider.ts';
 import { Tables, type TableRequestObserver } from '../core/state/tables.ts';
 import { NodeRecords } from '../core/state/nodeRecords.ts';
 import { PodRecords } from '../core/state/podRecords.ts';
@@ -94,7 +95,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     provider(name, logger) {
       let provider = providers.get(name);
       if (!provider) {
-        provider = createProvider(name, { config, tables, logger, now, overrides: options.providers });
+        provider = createProvider(name, { config, tables, logger, now, overrides: options.providers }).then(
+          tracedProvider,
+        );
         providers.set(name, provider);
         provider.catch(() => providers.delete(name));
       }

@@ -2,6 +2,7 @@ import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { KubeClients } from '../kube/clients.ts';
 import { kubeError } from '../kube/errors.ts';
+import { recordLeaseRenewalLag } from '../telemetry/metrics.ts';
 
 export const nodeLeaseNamespace = 'kube-node-lease';
 /** How long the lease counts as held without renewal; renewed every 10 s. */
@@ -54,6 +55,7 @@ export async function renewNodeLease(
         }
       }
       const desired = nodeLease(nodeName, nodeUid, now());
+      const renewedAtMs = current.spec?.renewTime ? new Date(current.spec.renewTime).getTime() : NaN;
       // Keep whatever else is on the lease (labels, other owners), but take holder, duration,
       // renew time and the owner reference to the current Node, which may have been recreated.
       const body: V1Lease = {
@@ -72,6 +74,7 @@ export async function renewNodeLease(
       } catch (err) {
         throw kubeError(err, `renew Lease ${nodeLeaseNamespace}/${nodeName}`);
       }
+      recordLeaseRenewalLag(now() - renewedAtMs, nodeName);
       return 'renewed';
     } catch (err) {
       if (err instanceof ConflictError && attempt < 5) continue;

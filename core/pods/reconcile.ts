@@ -21,6 +21,8 @@ import {
   type ResolverApi,
 } from './resolve/index.ts';
 import { podStatus, podStatusChanged, type StatusContext } from './status.ts';
+import { recordBindToCreate } from '../telemetry/metrics.ts';
+import { traceReconcile } from '../telemetry/podSpans.ts';
 
 /** What reconciling a pod needs; built fresh per invocation. */
 export interface PodDeps {
@@ -67,7 +69,12 @@ export interface Identity {
  * Decides from the three views and acts. A write that loses a race (ETag, resourceVersion)
  * reloads all three views and decides again; it never repeats an effect blindly.
  */
-export async function reconcilePod(deps: PodDeps, views: PodViews): Promise<PodOutcome[]> {
+export function reconcilePod(deps: PodDeps, views: PodViews): Promise<PodOutcome[]> {
+  const target = { node: deps.node, provider: deps.provider.name, ...identityOf(views) };
+  return traceReconcile(target, () => reconcileViews(deps, views));
+}
+
+async function reconcileViews(deps: PodDeps, views: PodViews): Promise<PodOutcome[]> {
   const who = identityOf(views);
   const logger = deps.logger.child({ podNamespace: who.namespace, podName: who.name, podUid: who.uid });
   let current = views;
@@ -211,6 +218,11 @@ async function startInstance(
   let created: CreatedInstance;
   try {
     created = await deps.provider.createPod(resolved);
+    if (!restarting)
+      recordBindToCreate(pod.status?.conditions, deps.now(), {
+        node: deps.node,
+        provider: deps.provider.name,
+      });
   } catch (err) {
     // Release the claim so the next pass (or a retry of this one) need not wait for it to expire.
     const released = await deps.records.save({ ...claim, creatingSinceMs: undefined }).catch(() => undefined);

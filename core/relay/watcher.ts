@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { defaultBackoff, type Backoff } from './backoff.ts';
 import { PokeBatcher } from './batcher.ts';
+import { observeRelayQueueDepth } from '../telemetry/metrics.ts';
 import { sleep, systemClock, type Clock } from './clock.ts';
 import { kubePodSource } from './kubePodSource.ts';
 import { startNodeWatch, type NodeWatch } from './nodeWatch.ts';
@@ -173,6 +174,9 @@ export function startRelay(options: RelayOptions): Relay {
       ),
     );
   }
+  const stopQueueDepth = observeRelayQueueDepth(() =>
+    [...batchers].map(([node, b]) => ({ node, pending: b.pendingCount })),
+  );
   log.info('relay started', {
     nodes: [...batchers.keys()],
     batchMaxEvents,
@@ -193,6 +197,7 @@ export function startRelay(options: RelayOptions): Relay {
     stop: () =>
       (stopping ??= (async () => {
         watchSignal.abort();
+        stopQueueDepth();
         for (const { handle } of rechecks.values()) clock.clearTimeout(handle);
         rechecks.clear();
         await Promise.all([...watches.values()].map((w) => w.done));

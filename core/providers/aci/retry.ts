@@ -9,6 +9,7 @@
  * The SDK's own retry policy is switched off (provider.ts) so that this is the only one.
  */
 import type { Logger } from '../../log.ts';
+import { recordProviderThrottle } from '../../telemetry/metrics.ts';
 import { armFailure, classifyArmError } from './errors.ts';
 
 export interface RetryOptions {
@@ -44,6 +45,7 @@ export async function withArmRetry<T>(
     } catch (err) {
       const failure = armFailure(err);
       if (failure?.transient !== true) throw classifyArmError(err, action);
+      if (failure.statusCode === 429) recordProviderThrottle('aci', action);
       const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempt, options));
       if (options.now() + wait > deadline) throw classifyArmError(err, action);
       logger?.info('retrying a transient ARM failure', {

@@ -6,6 +6,7 @@
  */
 import { ThrottledError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { recordProviderThrottle } from '../../telemetry/metrics.ts';
 import { classifyAwsError, isThrottle } from './aws-errors.ts';
 
 export interface RetryPolicy {
@@ -52,6 +53,7 @@ export async function callWithRetry<T>(
       return await op();
     } catch (err) {
       if (!isThrottle(err)) throw classifyAwsError(err, doing);
+      recordProviderThrottle('ecs', doing);
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       const delay = Math.round(ceiling / 2 + policy.random() * (ceiling / 2));
       if (attempt >= policy.maxAttempts || slept + delay > policy.budgetMs) {
