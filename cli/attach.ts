@@ -171,7 +171,7 @@ function checkedNodes(options: AttachOptions): string[] {
   return nodes;
 }
 
-interface RelayRequest {
+export interface RelayRequest {
   webhookUrl: string;
   webhookSecret: string;
   functionKey?: string;
@@ -221,7 +221,7 @@ function relayNetworkPolicyManifest(): V1NetworkPolicy {
   return manifestOf('relay-networkpolicy.yaml', 'NetworkPolicy', relayNetworkPolicyName);
 }
 
-function relaySecretObject(relay: RelayRequest): V1Secret & KubernetesObject {
+export function relaySecretObject(relay: RelayRequest): V1Secret & KubernetesObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
