@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,8 @@ export interface Cluster {
   readonly startSeconds: number;
   /** Stops the kube-apiserver process and starts it again, as an upgrade or a crash would. */
   restartApiServer(): Promise<void>;
+  /** Stops etcd and starts it again on the same ports and data, as a crash of the store would. */
+  restartEtcd(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,22 +103,35 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
     const pki = createClusterPki(join(dir, 'certs'));
 
-    const etcd = startServer(
-      'etcd',
-      binary,
-      [
+    // The log is appended to across restarts: etcd is ready once it says so one more time.
+    const readyLines = (file: string) => readFileSync(file, 'utf8').split('etcd: ready').length - 1;
+    const startEtcd = async (): Promise<ServerProcess> => {
+      const logFile = join(dir, 'etcd.log');
+      const before = existsSync(logFile) ? readyLines(logFile) : 0;
+      const process = startServer(
         'etcd',
-        `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-url=http://127.0.0.1:${etcdClient}`,
-        `--listen-peer-url=http://127.0.0.1:${etcdPeer}`,
-      ],
-      { logFile: join(dir, 'etcd.log') },
-    );
+        binary,
+        [
+          'etcd',
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-url=http://127.0.0.1:${etcdClient}`,
+          `--listen-peer-url=http://127.0.0.1:${etcdPeer}`,
+        ],
+        { logFile },
+      );
+      try {
+        await waitFor('etcd', () => Promise.resolve(readyLines(logFile) > before), {
+          timeoutMs: 60_000,
+          server: process,
+        });
+      } catch (err) {
+        await process.stop();
+        throw err;
+      }
+      return process;
+    };
+    let etcd = await startEtcd();
     servers.push(etcd);
-    await waitFor('etcd', () => Promise.resolve(readFileSync(etcd.logFile, 'utf8').includes('etcd: ready')), {
-      timeoutMs: 60_000,
-      server: etcd,
-    });
 
     const apiserverArgs = [
       'kube-apiserver',
@@ -266,6 +281,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         await apiserver.stop();
         apiserver = await startApiServer();
         servers[index] = apiserver;
+      },
+      async restartEtcd() {
+        // Same ports and data directory: the API server loses its store and reconnects.
+        const index = servers.indexOf(etcd);
+        await etcd.stop();
+        etcd = await startEtcd();
+        servers[index] = etcd;
       },
       async stop() {
         await stop();
