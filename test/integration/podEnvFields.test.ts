@@ -47,7 +47,7 @@ describe('status.podIP and the other address fields in env', () => {
   /** The address variables each attempt's mock instance was created with, by attempt. */
   const mockEnvs = async (uid: string) => {
     const table = await runtimes().tables.table('mockInstances');
-    const envs = new Map<number, Record<string, string>>();
+    const envs = new Map<number, Record<string, string | undefined>>();
     for await (const row of table.listEntities<{ podUid: string; attempt: number; env: string }>({
       queryOptions: { filter: `PartitionKey eq '${mockNode}'` },
     })) {
