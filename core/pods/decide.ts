@@ -17,7 +17,12 @@ export type Decision =
   | { action: 'fail'; reason: string; message: string }
   /** The pod is being deleted: delete the instance, then remove the pod (grace 0, UID precondition). */
   | { action: 'deletePod' }
-  /** The pod is terminal but its instance still runs: stop the instance, leave the pod alone. */
+  /**
+   * A running pod's spec now names another image for these containers: stop the instance and
+   * start the next attempt with the new images, as the kubelet restarts a changed container.
+   */
+  | { action: 'update'; changed: { name: string; image: string; was: string }[] }
+  /** The pod is terminal but its instance still runs (or a sidecar in it does): stop the instance, leave the pod alone. */
   | { action: 'stopInstance' }
   /** No pod owns this instance any more: delete it and the record. */
   | { action: 'collect' }
@@ -66,7 +71,7 @@ export function decidePod(input: DecisionInput): Decision {
   }
   if (pod.metadata?.deletionTimestamp) return { action: 'deletePod' };
   if (isTerminal(pod.status?.phase)) {
-    return view && !isTerminal(view.phase)
+    return view && (!isTerminal(view.phase) || runsAnything(view))
       ? { action: 'stopInstance' }
       : { action: 'none', why: 'pod is terminal' };
   }
@@ -105,6 +110,8 @@ export function decidePod(input: DecisionInput): Decision {
     }
     return { action: 'restart', why: 'the instance vanished from the provider' };
   }
+  const changed = changedImages(pod, view);
+  if (changed.length > 0 && !isTerminal(view.phase)) return { action: 'update', changed };
   if (isTerminal(view.phase) && shouldRestart(policy, view.phase)) {
     const finishedAtMs = Math.max(
       ...view.containers.map((c) => ('terminated' in c.state ? (c.state.terminated.finishedAtMs ?? 0) : 0)),
@@ -118,4 +125,29 @@ export function decidePod(input: DecisionInput): Decision {
     };
   }
   return { action: 'status' };
+}
+
+/** Whether any container of the instance, sidecars included, still runs. */
+export function runsAnything(view: ProviderPodView): boolean {
+  return [...view.containers, ...view.initContainers].some((c) => 'running' in c.state);
+}
+
+/**
+ * Containers whose image in the pod's spec differs from the one the instance runs (the only
+ * container field a pod update may change besides resources). Compares each container the
+ * instance reports, init containers included, by name; a container it reports without an image
+ * is not compared.
+ */
+export function changedImages(
+  pod: V1Pod,
+  view: ProviderPodView,
+): { name: string; image: string; was: string }[] {
+  const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const running = [...view.initContainers, ...view.containers];
+  return specs.flatMap((c) => {
+    const found = running.find((v) => v.name === c.name);
+    if (found === undefined || found.image === '' || c.image === undefined || found.image === c.image)
+      return [];
+    return [{ name: c.name, image: c.image, was: found.image }];
+  });
 }

@@ -109,6 +109,8 @@ async function act(
       return startInstance(deps, logger, pod!, record, undefined);
     case 'restart':
       return startInstance(deps, logger, pod!, record, view);
+    case 'update':
+      return updateInstance(deps, logger, pod!, record, view!, decision.changed);
     case 'backoff':
       return [
         await postStatus(deps, pod!, view, {
@@ -155,6 +157,38 @@ async function act(
       await deps.records.delete(record!);
       return ['forgotten'];
   }
+}
+
+/**
+ * A running pod whose containers' images changed: as the kubelet kills a container whose
+ * definition changed and starts it again with the new image (Killing, then Pulling), Funclet
+ * stops the instance and starts the next attempt, which counts as a restart of its containers.
+ */
+async function updateInstance(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  record: PodRecord | undefined,
+  view: ProviderPodView,
+  changed: { name: string; image: string; was: string }[],
+): Promise<PodOutcome[]> {
+  for (const c of changed) {
+    await event(deps, logger, pod, {
+      type: 'Normal',
+      reason: 'Killing',
+      message: `Container ${c.name} definition changed, will be restarted`,
+    });
+  }
+  const outcomes = await startInstance(deps, logger, pod, record, view);
+  if (outcomes.includes('restarted')) {
+    for (const c of changed)
+      await event(deps, logger, pod, {
+        type: 'Normal',
+        reason: 'Pulling',
+        message: `Pulling image "${c.image}"`,
+      });
+  }
+  return outcomes;
 }
 
 /** Creates the pod's instance (attempt + 1 when restarting), then records it, then reports it. */
@@ -309,7 +343,10 @@ async function deletePod(
 ): Promise<PodOutcome[]> {
   const ref = view?.ref ?? (record?.providerId !== undefined ? refOf(deps, record) : undefined);
   if (ref) {
-    await deps.provider.deletePod(ref);
+    const gracePeriodSeconds = deletionGracePeriodSeconds(pod);
+    if (view && !isTerminal(view.phase) && view.stopping !== true)
+      await stoppingEvents(deps, logger, pod, view, gracePeriodSeconds);
+    await deps.provider.deletePod(ref, { gracePeriodSeconds });
     const still = await deps.provider.getPod(ref);
     // An instance that has ended runs nothing any more, even if the provider still lists it.
     if (still && !isTerminal(still.phase)) {
@@ -342,6 +379,43 @@ async function deletePod(
 async function reservedPodIP(deps: PodDeps, pod: V1Pod, attempt: number): Promise<string | undefined> {
   if (!needsPodAddress(pod) || !hasPodAddress(deps.provider)) return undefined;
   return deps.provider.podAddress({ node: deps.node, uid: pod.metadata?.uid ?? '', attempt });
+}
+
+/**
+ * The grace period a deleted pod's containers get, as the kubelet takes it: the delete's own
+ * (the API server keeps it as deletionGracePeriodSeconds), else the pod's
+ * terminationGracePeriodSeconds, else 30 s.
+ */
+export function deletionGracePeriodSeconds(pod: V1Pod): number {
+  return Math.max(
+    0,
+    pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30,
+  );
+}
+
+/** The kubelet's Killing Event per running container, and a Warning when the provider gives less grace. */
+async function stoppingEvents(
+  deps: PodDeps,
+  logger: Logger,
+  pod: V1Pod,
+  view: ProviderPodView,
+  gracePeriodSeconds: number,
+): Promise<void> {
+  for (const c of [...view.initContainers, ...view.containers]) {
+    if ('running' in c.state)
+      await event(deps, logger, pod, {
+        type: 'Normal',
+        reason: 'Killing',
+        message: `Stopping container ${c.name}`,
+      });
+  }
+  const limit = deps.provider.gracePeriodLimit;
+  if (limit !== undefined && gracePeriodSeconds > limit.seconds)
+    await event(deps, logger, pod, {
+      type: 'Warning',
+      reason: 'GracePeriodCut',
+      message: `The pod's grace period is ${gracePeriodSeconds} s, but ${limit.why}`,
+    });
 }
 
 /** Records an instance found in the provider but not (or not yet) in the record. */
@@ -476,7 +550,9 @@ function refOf(deps: PodDeps, record: PodRecord): ProviderRef {
 
 function terminations(view: ProviderPodView): Record<string, ContainerState> {
   return Object.fromEntries(
-    view.containers.filter((c) => 'terminated' in c.state).map((c) => [c.name, c.state]),
+    [...view.initContainers, ...view.containers]
+      .filter((c) => 'terminated' in c.state)
+      .map((c) => [c.name, c.state]),
   );
 }
 

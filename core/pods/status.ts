@@ -1,9 +1,4 @@
-import type {
-  V1ContainerState,
-  V1ContainerStatus,
-  V1Pod,
-  V1PodStatus,
-} from '@kubernetes/client-node';
+import type { V1ContainerState, V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ContainerState, ContainerView, PodPhase, ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
 import { podConditions } from './conditions.ts';
@@ -41,13 +36,16 @@ export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: St
     ),
   );
   const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) =>
-    containerStatus(
-      c.name,
-      c.image ?? '',
-      view?.initContainers.find((v) => v.name === c.name),
-      attempt,
-      undefined,
-      ctx,
+    initContainerStatus(
+      containerStatus(
+        c.name,
+        c.image ?? '',
+        view?.initContainers.find((v) => v.name === c.name),
+        attempt,
+        lastTerminations[c.name],
+        ctx,
+      ),
+      c.restartPolicy === 'Always',
     ),
   );
   const conditions = podConditions({
@@ -119,6 +117,16 @@ function containerStatus(
       : {}),
     ...(view?.containerId ? { containerID: view.containerId } : {}),
   };
+}
+
+/**
+ * As the kubelet's prober manager reports init containers: a native sidecar (restartPolicy
+ * Always) is started and ready as an app container is; any other init container is never
+ * `started`, and is `ready` once it has completed with exit code 0.
+ */
+function initContainerStatus(status: V1ContainerStatus, sidecar: boolean): V1ContainerStatus {
+  if (sidecar) return status;
+  return { ...status, started: false, ready: status.state?.terminated?.exitCode === 0 };
 }
 
 export function kubeState(state: ContainerState): V1ContainerState {

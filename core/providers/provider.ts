@@ -9,6 +9,7 @@ import type {
   ProviderRef,
   PodStats,
   ResolvedPod,
+  StopOptions,
 } from './types.ts';
 import type { TerminalStdin } from './exec-terminal.ts';
 
@@ -30,8 +31,22 @@ export interface Provider {
    */
   createPod(pod: ResolvedPod): Promise<CreatedInstance>;
 
-  /** Stops and removes the instance. Idempotent: an instance that is already gone is success. */
-  deletePod(ref: ProviderRef): Promise<void>;
+  /**
+   * The longest grace period the provider can give a stopping container, when it has one:
+   * `seconds` (0: its containers are killed without SIGTERM) and why, a sentence completing
+   * "The pod's grace period is N s, but ...". Absent: any grace period.
+   */
+  readonly gracePeriodLimit?: { seconds: number; why: string };
+
+  /**
+   * Stops and removes the instance. Idempotent: an instance that is already gone is success.
+   * With `stop`, its containers are stopped as a kubelet stops them where the provider can:
+   * SIGTERM, up to `gracePeriodSeconds` to exit, then SIGKILL. The call starts that and returns;
+   * the instance stays (getPod answers it, `stopping`) until it has stopped, and a
+   * call made again meanwhile neither restarts nor shortens the grace period. Without `stop`, or
+   * where the provider cannot give a grace period, the instance is stopped at once.
+   */
+  deletePod(ref: ProviderRef, stop?: StopOptions): Promise<void>;
 
   /** The instance as the provider sees it now, or undefined when it does not exist. */
   getPod(ref: ProviderRef): Promise<ProviderPodView | undefined>;

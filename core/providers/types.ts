@@ -30,6 +30,11 @@ export interface ProviderRef {
 /** What createPod answers: the instance's ref, and its view when the create call already told. */
 export interface CreatedInstance extends ProviderRef {
   /**
+   * What the provider changed of the pod's spec to run it (e.g. a grace period cut to its
+   * maximum), each a sentence the pod gets as a Warning Event.
+   */
+  warnings?: { reason: string; message: string }[];
+  /**
    * The instance as the provider described it in its answer to the create call, when it did.
    * Lets the first status post say what the provider says without asking it again.
    */
@@ -82,6 +87,12 @@ export interface ResolvedContainer {
   startupProbe?: V1Probe;
   /** Lifecycle hooks, securityContext and the like are carried for providers to refuse or honour. */
   hasLifecycleHooks: boolean;
+  /**
+   * `Always` on an init container makes it a native sidecar (Kubernetes 1.33): it starts in its
+   * turn among the init containers, the next one starts once it has started, and it keeps running
+   * beside the app containers without holding a finished pod open.
+   */
+  restartPolicy?: 'Always';
   /** The container's effective securityContext (its own over the pod's); absent when it sets none. */
   security?: ContainerSecurity;
 }
@@ -170,6 +181,8 @@ export interface ResolvedPod {
   serviceAccountName?: string;
   /** Absent when the pod asks for nothing of the host and sets no pod-wide security settings. */
   security?: PodSecurity;
+  /** spec.terminationGracePeriodSeconds: how long a stopped container may take to exit (absent: 30). */
+  terminationGracePeriodSeconds?: number;
 }
 
 export type ContainerState =
@@ -187,6 +200,8 @@ export type ContainerState =
 
 export interface ContainerView {
   name: string;
+  /** For an init container: a native sidecar (restartPolicy Always), which runs beside the app containers. */
+  sidecar?: boolean;
   image: string;
   state: ContainerState;
   /** Restarts the provider did by itself (e.g. ACI's restart policy). */
@@ -195,6 +210,15 @@ export interface ContainerView {
   lastState?: ContainerState;
   ready: boolean;
   containerId?: string;
+}
+
+/** How a pod's instance is stopped: as a kubelet stops a pod's containers. */
+export interface StopOptions {
+  /**
+   * Seconds the containers have between SIGTERM and SIGKILL: the delete's grace period
+   * (metadata.deletionGracePeriodSeconds), else spec.terminationGracePeriodSeconds. 0: kill at once.
+   */
+  gracePeriodSeconds: number;
 }
 
 /** What the provider says about one instance. */
@@ -211,6 +235,8 @@ export interface ProviderPodView {
   startedAtMs?: number;
   containers: ContainerView[];
   initContainers: ContainerView[];
+  /** True once the instance has been told to stop (deletePod) while it still runs. */
+  stopping?: boolean;
   /** Provider-side events worth surfacing as Kubernetes Events (e.g. ACI instance view events). */
   events?: { reason: string; message: string; type: 'Normal' | 'Warning'; atMs: number }[];
 }

@@ -43,6 +43,7 @@ export async function resolveContainer(
     ...defined('readinessProbe', container.readinessProbe),
     ...defined('startupProbe', container.startupProbe),
     hasLifecycleHooks: Boolean(lifecycle?.postStart ?? lifecycle?.preStop),
+    ...defined('restartPolicy', container.restartPolicy === 'Always' ? ('Always' as const) : undefined),
     ...defined('security', containerSecurity(ctx.pod, container)),
   };
 }

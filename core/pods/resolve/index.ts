@@ -95,6 +95,8 @@ export async function resolvePodWithWarnings(
     createdAtMs: createdAtMs(pod, options.nowMs),
   };
   resolved.serviceAccountName = spec.serviceAccountName || 'default';
+  if (spec.terminationGracePeriodSeconds !== undefined)
+    resolved.terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds;
   const security = podSecurity(pod);
   if (security) resolved.security = security;
   if (spec.dnsConfig) {

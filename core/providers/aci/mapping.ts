@@ -21,7 +21,7 @@ import { InvalidInputError } from '../../errors.ts';
 import type { ResolvedContainer, ResolvedPod } from '../types.ts';
 import { aciContainer, aciInitContainer, type GpuRequest } from './containers.ts';
 import { groupTotal, resourcesFor } from './resources.ts';
-import { podTags } from './tags.ts';
+import { AciTag, podTags } from './tags.ts';
 import { aciVolumes } from './volumes.ts';
 
 export const gpuSkuAnnotation = 'funclet.io/aci-gpu-sku';
@@ -46,18 +46,20 @@ export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSetting
 
   const volumes = aciVolumes(pod, problems);
   const volumeNames = new Set(pod.volumes.map((v) => v.name));
-  const total = groupTotal(pod.containers);
-  const containers = pod.containers.map((c) =>
+  const { sidecars, initOnly } = splitSidecars(pod, problems);
+  const running = [...sidecars, ...pod.containers];
+  const total = groupTotal(running);
+  const containers = running.map((c) =>
     aciContainer(c, resourcesFor(c, total), gpuRequest(pod, c, config, problems), volumeNames, problems),
   );
-  const initContainers = pod.initContainers.map((c) => aciInitContainer(c, volumeNames, problems));
+  const initContainers = initOnly.map((c) => aciInitContainer(c, volumeNames, problems));
   const ipAddress = groupIpAddress(pod, config, settings.publicIp ?? 'none', problems);
 
   if (problems.length > 0) throw new InvalidInputError(`ACI cannot run this pod. ${problems.join(' ')}`);
 
   const group: ContainerGroup = {
     location: config.region,
-    tags: podTags(pod, clusterName),
+    tags: { ...podTags(pod, clusterName), ...sidecarTag(sidecars) },
     osType: pod.os === 'windows' ? 'Windows' : 'Linux',
     restartPolicy: pod.restartPolicy,
     containers,
@@ -79,6 +81,40 @@ export function containerGroupFromPod(pod: ResolvedPod, settings: MappingSetting
     }));
   }
   return group;
+}
+
+/**
+ * Native sidecars (init containers with restartPolicy Always) as ACI containers: ACI has no
+ * sidecars, and runs every init container to its end before any container starts, so a sidecar
+ * becomes an ordinary container of the group, started with the app containers; the group's
+ * sidecar tag names it, so that its status is reported among the init containers and the pod's
+ * phase follows the app containers alone. An init container that comes after a sidecar would run
+ * without it (ACI cannot start the sidecar first): refused.
+ */
+function splitSidecars(
+  pod: ResolvedPod,
+  problems: string[],
+): { sidecars: ResolvedContainer[]; initOnly: ResolvedContainer[] } {
+  const sidecars = pod.initContainers.filter((c) => c.restartPolicy === 'Always');
+  const initOnly = pod.initContainers.filter((c) => c.restartPolicy !== 'Always');
+  const firstSidecar = pod.initContainers.findIndex((c) => c.restartPolicy === 'Always');
+  if (firstSidecar >= 0) {
+    for (const c of pod.initContainers.slice(firstSidecar + 1)) {
+      if (c.restartPolicy === 'Always') continue;
+      problems.push(
+        `Init container "${c.name}" comes after sidecar "${pod.initContainers[firstSidecar]!.name}", but ACI runs every init container before it starts any other container, so the sidecar could not run beside it; put the sidecars after the other init containers.`,
+      );
+    }
+  }
+  if ((sidecarTag(sidecars)[AciTag.sidecars] ?? '').length > 256)
+    problems.push(
+      "The names of the pod's sidecars are longer together than the 256 characters an ACI tag holds.",
+    );
+  return { sidecars, initOnly };
+}
+
+function sidecarTag(sidecars: readonly ResolvedContainer[]): Partial<Record<AciTag, string>> {
+  return sidecars.length === 0 ? {} : { [AciTag.sidecars]: sidecars.map((c) => c.name).join(',') };
 }
 
 function gpuRequest(

@@ -5,7 +5,8 @@
  * - createPod reads the group first and adopts it when it carries the pod's UID, so any number of
  *   calls for one pod make one group; it starts the PUT and returns without waiting for ACI to
  *   provision. A pod ACI cannot run is refused (InvalidInputError) before any call to Azure.
- * - deletePod starts the delete and returns; a group already gone is success.
+ * - deletePod starts the delete and returns; a group already gone is success. ACI gives the
+ *   containers no SIGTERM and no grace period (gracePeriodLimit), so the stop options are unused.
  * - getPod and listPods read groups with their instance view (status.ts). The list API leaves the
  *   instance view out, so listPods reads each of the node's groups, a few at a time.
  * - capacity is what the subscription's ACI quota in the region has free, plus what this node's
@@ -150,6 +151,12 @@ export function createAciProvider(
     name: 'aci',
     // Azure Monitor's container group metrics come at a one-minute grain.
     statsGrainMs: 60_000,
+    // Neither deleting nor stopping a group sends SIGTERM first, and ACI takes no grace period
+    // (docs/pod-lifecycle.md gives the sources): the group is deleted at once.
+    gracePeriodLimit: {
+      seconds: 0,
+      why: "ACI stops a container group's containers without SIGTERM or a grace period: they were killed at once",
+    },
 
     async createPod(pod: ResolvedPod): Promise<ProviderRef> {
       const name = containerGroupName(pod);

@@ -1,7 +1,8 @@
 /**
  * What a container group (as GET returns it, with its instance view) says about the pod.
  *
- * Phase, following Kubernetes' rules over ACI's container states:
+ * Phase, following Kubernetes' rules over ACI's container states (of the app containers: a
+ * sidecar still running does not hold a finished pod open):
  * - Failed when provisioning failed, or when every container has terminated, at least one with a
  *   non-zero exit code, and the restart policy will not restart it (Never), or an init container
  *   failed under Never.
@@ -17,7 +18,7 @@ import type {
   Event,
 } from '@azure/arm-containerinstance';
 import type { ContainerState, ContainerView, PodPhase, ProviderPodView } from '../types.ts';
-import { taggedPod } from './tags.ts';
+import { taggedPod, taggedSidecars } from './tags.ts';
 
 type ProviderEvent = NonNullable<ProviderPodView['events']>[number];
 
@@ -36,8 +37,12 @@ interface AciContainerLike {
 export function podViewFromContainerGroup(group: ContainerGroup): ProviderPodView | undefined {
   const pod = taggedPod(group.tags);
   if (pod === undefined || group.name === undefined) return undefined;
-  const containers = group.containers.map(containerView);
-  const initContainers = (group.initContainers ?? []).map(containerView);
+  // The pod's sidecars run as containers of the group (mapping.ts): reported as init containers.
+  const sidecarNames = taggedSidecars(group.tags);
+  const all = group.containers.map(containerView);
+  const containers = all.filter((c) => !sidecarNames.has(c.name));
+  const sidecars = all.filter((c) => sidecarNames.has(c.name)).map((c) => ({ ...c, sidecar: true }));
+  const initContainers = [...(group.initContainers ?? []).map(containerView), ...sidecars];
   const { phase, reason, message } = podPhase(group, containers, initContainers);
 
   const view: ProviderPodView = {
@@ -50,6 +55,7 @@ export function podViewFromContainerGroup(group: ContainerGroup): ProviderPodVie
     initContainers,
     events: podEvents(group),
   };
+  if (group.provisioningState?.toLowerCase() === 'deleting') view.stopping = true;
   if (reason !== undefined) view.reason = reason;
   if (message !== undefined) view.message = message;
   if (group.ipAddress?.ip !== undefined) view.podIP = group.ipAddress.ip;
@@ -74,7 +80,7 @@ function podPhase(
       message: warning?.message ?? 'ACI could not provision the container group.',
     };
   }
-  const failedInit = initContainers.find((c) => (exitCode(c) ?? 0) !== 0);
+  const failedInit = initContainers.find((c) => c.sidecar !== true && (exitCode(c) ?? 0) !== 0);
   if (failedInit !== undefined && restartPolicy === 'Never') {
     return {
       phase: 'Failed',

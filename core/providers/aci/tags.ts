@@ -10,6 +10,8 @@ export const AciTag = {
   node: 'funclet-node',
   cluster: 'funclet-cluster',
   attempt: 'funclet-attempt',
+  /** The pod's native sidecars, which run as containers of the group (mapping.ts): names, comma-separated. */
+  sidecars: 'funclet-sidecars',
 } as const;
 export type AciTag = (typeof AciTag)[keyof typeof AciTag];
 
@@ -22,7 +24,10 @@ export interface TaggedPod {
   attempt: number;
 }
 
-export function podTags(pod: Omit<TaggedPod, 'cluster'>, clusterName: string): Record<AciTag, string> {
+export function podTags(
+  pod: Omit<TaggedPod, 'cluster'>,
+  clusterName: string,
+): Record<Exclude<AciTag, typeof AciTag.sidecars>, string> {
   return {
     [AciTag.namespace]: pod.namespace,
     [AciTag.pod]: pod.name,
@@ -52,6 +57,12 @@ export function taggedPod(tags: Record<string, string> | undefined): TaggedPod |
   }
   const attempt = Number(tags[AciTag.attempt] ?? '0');
   return { namespace, name, uid, node, cluster, attempt: Number.isInteger(attempt) ? attempt : 0 };
+}
+
+/** The names of the group's containers that are the pod's sidecars. */
+export function taggedSidecars(tags: Record<string, string> | undefined): Set<string> {
+  const value = tags?.[AciTag.sidecars];
+  return new Set(value === undefined || value === '' ? [] : value.split(','));
 }
 
 /** Whether a group belongs to this node of this cluster (two clusters may share a resource group). */

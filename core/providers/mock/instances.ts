@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { ContainerView, PodPhase, ProviderPodView, ResolvedPod } from '../types.ts';
+import type { ContainerView, PodPhase, ProviderPodView, ResolvedContainer, ResolvedPod } from '../types.ts';
 import type { MockScript } from './script.ts';
+import { mockTimeline, runState, type MockContainer, type MockRun } from './timeline.ts';
 
 /** Pod annotations that script a mock instance, so tests can drive every pod outcome. */
 export const MockAnnotation = {
-  /** Exit code every container ends with, once exit-after has passed. */
+  /**
+   * Exit code every app container ends with, once exit-after has passed. With `.<container>`
+   * after it (funclet.io/mock-exit-code.web), for that container alone, init containers included.
+   */
   exitCode: 'funclet.io/mock-exit-code',
-  /** Seconds after the instance started running that its containers exit. */
+  /**
+   * Seconds after the app containers started that they exit; with `.<container>`, that
+   * container's (for an init container: how long it runs, default 0).
+   */
   exitAfterSeconds: 'funclet.io/mock-exit-after-seconds',
+  /** Seconds the containers take to exit after SIGTERM when the pod is deleted (default 0). */
+  stopSeconds: 'funclet.io/mock-stop-seconds',
   /** createPod fails with this message, as a provider refusing the pod would. */
   createError: 'funclet.io/mock-create-error',
   /**
@@ -33,8 +42,15 @@ export interface MockInstance extends MockScript {
   podUid: string;
   attempt: number;
   createdAtMs: number;
-  /** JSON of [{ name, image }] for the app containers. */
+  /** JSON of the app containers, each with its scripted exit (timeline.ts MockContainer). */
   containers: string;
+  /** JSON of the init containers, likewise; absent in rows written before init containers ran. */
+  initContainers?: string;
+  /** Seconds the containers take to exit after SIGTERM. */
+  stopSeconds?: number;
+  /** When deletePod sent SIGTERM, and the grace period it gave (timeline.ts). */
+  stopRequestedAtMs?: number;
+  stopGraceMs?: number;
   /** JSON of the env each container received, for tests to see what reached the provider. */
   env: string;
   exitCode?: number;
@@ -61,6 +77,21 @@ export function parseInstanceId(id: string): { node: string; rowKey: string } {
 export function newInstance(pod: ResolvedPod, nowMs: number): MockInstance {
   const exit = pod.annotations[MockAnnotation.exitCode];
   const after = pod.annotations[MockAnnotation.exitAfterSeconds];
+  const stop = Number(pod.annotations[MockAnnotation.stopSeconds]);
+  const scripted = (c: ResolvedContainer, init: boolean): MockContainer => {
+    const code =
+      integer(pod.annotations[`${MockAnnotation.exitCode}.${c.name}`]) ?? (init ? undefined : integer(exit));
+    const seconds =
+      secondsOf(pod.annotations[`${MockAnnotation.exitAfterSeconds}.${c.name}`]) ??
+      (init ? undefined : secondsOf(after));
+    return {
+      name: c.name,
+      image: c.image,
+      ...(code === undefined ? {} : { exitCode: code }),
+      ...(seconds === undefined ? {} : { exitAfterMs: seconds * 1000 }),
+      ...(init && c.restartPolicy === 'Always' ? { sidecar: true } : {}),
+    };
+  };
   return {
     node: pod.node,
     id: instanceRowKey(pod.uid, pod.attempt),
@@ -69,7 +100,9 @@ export function newInstance(pod: ResolvedPod, nowMs: number): MockInstance {
     podUid: pod.uid,
     attempt: pod.attempt,
     createdAtMs: nowMs,
-    containers: JSON.stringify(pod.containers.map((c) => ({ name: c.name, image: c.image }))),
+    containers: JSON.stringify(pod.containers.map((c) => scripted(c, false))),
+    initContainers: JSON.stringify(pod.initContainers.map((c) => scripted(c, true))),
+    ...(Number.isFinite(stop) && stop >= 0 ? { stopSeconds: stop } : {}),
     env: JSON.stringify(
       Object.fromEntries(
         pod.containers.map((c) => [c.name, Object.fromEntries(c.env.map((e) => [e.name, e.value]))]),
@@ -86,17 +119,37 @@ export function mockPodIP(podUid: string): string {
   return `10.${200 + (h[0]! % 50)}.${h[1]!}.${1 + (h[2]! % 254)}`;
 }
 
+/** The instance's containers and init containers as its row keeps them. */
+export function mockContainers(instance: MockInstance): {
+  containers: MockContainer[];
+  initContainers: MockContainer[];
+} {
+  const containers = (JSON.parse(instance.containers) as MockContainer[]).map((c) => ({
+    // Rows written before containers carried their own script take the instance's.
+    ...(instance.exitCode === undefined ? {} : { exitCode: instance.exitCode }),
+    ...(instance.exitAfterMs === undefined ? {} : { exitAfterMs: instance.exitAfterMs }),
+    ...c,
+  }));
+  const initContainers =
+    instance.initContainers === undefined ? [] : (JSON.parse(instance.initContainers) as MockContainer[]);
+  return { containers, initContainers };
+}
+
+function timelineOf(instance: MockInstance, startDelayMs: number) {
+  return mockTimeline({ ...instance, ...mockContainers(instance) }, startDelayMs);
+}
+
 /**
- * When the instance's containers start (startDelayMs after creation) and, with an exit code
- * scripted, when they end (exitAfterMs after that); without one they run until deleted.
+ * When the instance's app containers start (startDelayMs after creation, once its init containers
+ * are done) and when the last of them ends; without a scripted exit they run until stopped.
  */
 export function mockRunTimes(
   instance: MockInstance,
   startDelayMs: number,
 ): { startedAtMs: number; finishedAtMs: number } {
-  const startedAtMs = instance.createdAtMs + startDelayMs;
-  const finishedAtMs =
-    instance.exitCode !== undefined ? startedAtMs + (instance.exitAfterMs ?? 0) : Number.POSITIVE_INFINITY;
+  const timeline = timelineOf(instance, startDelayMs);
+  const startedAtMs = timeline.appsStartMs ?? Number.POSITIVE_INFINITY;
+  const finishedAtMs = Math.max(...timeline.containers.map((r) => r.endMs));
   return { startedAtMs, finishedAtMs };
 }
 
@@ -106,68 +159,73 @@ export function mockContainerNames(instance: MockInstance): string[] {
 }
 
 /**
- * The instance's state at `nowMs`: Pending for startDelayMs, then Running; with an exit code
- * scripted, terminated exitAfterMs after it started (Succeeded for 0, Failed otherwise).
+ * The instance's state at `nowMs` (timeline.ts): Pending until its app containers start, Running
+ * while any of them runs, then Succeeded when each exited 0 and Failed otherwise; Failed as soon
+ * as an init container exits non-zero.
  */
 export function mockPodView(instance: MockInstance, startDelayMs: number, nowMs: number): ProviderPodView {
-  const containers = JSON.parse(instance.containers) as { name: string; image: string }[];
-  const { startedAtMs, finishedAtMs } = mockRunTimes(instance, startDelayMs);
+  const { containers, initContainers } = mockContainers(instance);
+  const timeline = timelineOf(instance, startDelayMs);
   const ref = {
     provider: 'mock' as const,
     id: instanceId(instance.node, instance.id),
     podUid: instance.podUid,
   };
-  const base = {
+  const appsWait = initContainers.length > 0 ? 'PodInitializing' : 'ContainerCreating';
+  const views = (specs: MockContainer[], runs: MockRun[], waiting: string): ContainerView[] =>
+    specs.map((c, i) => view(c, runs[i]!, nowMs, timeline.sandboxAtMs, waiting, instance));
+  const appViews = views(containers, timeline.containers, appsWait);
+  const initViews = views(initContainers, timeline.initContainers, 'PodInitializing');
+  const failedInit = timeline.initContainers.find(
+    (r) => r.startMs !== undefined && nowMs >= r.endMs && r.exitCode !== 0,
+  );
+  const appsEnded = timeline.containers.every((r) => r.startMs !== undefined && nowMs >= r.endMs);
+  let phase: PodPhase;
+  if (failedInit !== undefined) phase = 'Failed';
+  else if (timeline.appsStartMs === undefined || nowMs < timeline.appsStartMs) phase = 'Pending';
+  else if (appsEnded) phase = timeline.containers.every((r) => r.exitCode === 0) ? 'Succeeded' : 'Failed';
+  else phase = 'Running';
+  const up = nowMs >= timeline.sandboxAtMs;
+  return {
     ref,
     namespace: instance.namespace,
     name: instance.name,
     node: instance.node,
-    initContainers: [],
-  };
-  if (nowMs < startedAtMs) {
-    return {
-      ...base,
-      phase: 'Pending',
-      containers: containers.map((c) =>
-        view(c, { waiting: { reason: 'ContainerCreating' } }, false, instance),
-      ),
-    };
-  }
-  if (nowMs >= finishedAtMs) {
-    const exitCode = instance.exitCode ?? 0;
-    const phase: PodPhase = exitCode === 0 ? 'Succeeded' : 'Failed';
-    const reason = exitCode === 0 ? 'Completed' : 'Error';
-    return {
-      ...base,
-      phase,
-      podIP: mockPodIP(instance.podUid),
-      startedAtMs,
-      containers: containers.map((c) =>
-        view(c, { terminated: { exitCode, reason, startedAtMs, finishedAtMs } }, false, instance),
-      ),
-    };
-  }
-  return {
-    ...base,
-    phase: 'Running',
-    podIP: mockPodIP(instance.podUid),
-    startedAtMs,
-    containers: containers.map((c) => view(c, { running: { startedAtMs } }, true, instance)),
+    phase,
+    ...(up ? { podIP: mockPodIP(instance.podUid), startedAtMs: timeline.sandboxAtMs } : {}),
+    ...(instance.stopRequestedAtMs === undefined ? {} : { stopping: true }),
+    containers: appViews,
+    initContainers: initViews,
   };
 }
 
 function view(
-  c: { name: string; image: string },
-  state: ContainerView['state'],
-  ready: boolean,
+  c: MockContainer,
+  run: MockRun,
+  nowMs: number,
+  sandboxAtMs: number,
+  waitingReason: string,
   instance: MockInstance,
 ): ContainerView {
+  const state = runState(run, nowMs, sandboxAtMs, waitingReason);
   return {
     name: c.name,
     image: c.image,
+    ...(c.sidecar === true ? { sidecar: true } : {}),
     state,
-    ready,
+    ready: 'running' in state,
     restartCount: 0,
     containerId: `mock://${instance.id}/${c.name}`,
   };
+}
+
+function integer(text: string | undefined): number | undefined {
+  return text !== undefined && text.trim() !== '' && Number.isInteger(Number(text))
+    ? Number(text)
+    : undefined;
+}
+
+function secondsOf(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && text.trim() !== '' && Number.isFinite(n) && n >= 0 ? n : undefined;
 }

@@ -22,6 +22,7 @@ import type {
   ProviderPodView,
   ProviderRef,
   ResolvedPod,
+  StopOptions,
 } from '../types.ts';
 import { findEnded, keepEnded, pruneEnded } from './ended.ts';
 import { createMockExecSession } from './exec.ts';
@@ -61,9 +62,7 @@ export interface MockCalls {
   listPods: number;
 }
 
-export class MockProvider
-  implements Provider, LogsProvider, StatsProvider, ExecProvider, PodAddressProvider
-{
+export class MockProvider implements Provider, LogsProvider, StatsProvider, ExecProvider, PodAddressProvider {
   readonly name = 'mock' as const;
   readonly calls: MockCalls = { createPod: 0, deletePod: 0, getPod: 0, listPods: 0 };
   private readonly options: MockProviderOptions;
@@ -98,12 +97,39 @@ export class MockProvider
     return { ...view.ref, view };
   }
 
-  async deletePod(ref: ProviderRef): Promise<void> {
+  /**
+   * With a grace period, the first call sends SIGTERM (records when, and the grace period, in the
+   * row) and the instance runs on until its containers have exited (timeline.ts); the call that
+   * finds them exited removes it.
+   */
+  async deletePod(ref: ProviderRef, stop?: StopOptions): Promise<void> {
     this.calls.deletePod++;
     const instance = await this.find(ref);
     if (!instance) return;
+    const nowMs = this.options.now();
+    const view = mockPodView(instance, this.options.startDelayMs, nowMs);
+    const running = view.phase === 'Pending' || view.phase === 'Running';
+    if (running && stop !== undefined && stop.gracePeriodSeconds > 0) {
+      if (instance.stopRequestedAtMs !== undefined) return;
+      try {
+        await this.options.table.updateEntity(
+          {
+            partitionKey: instance.node,
+            rowKey: instance.id,
+            stopRequestedAtMs: nowMs,
+            stopGraceMs: stop.gracePeriodSeconds * 1000,
+          },
+          'Merge',
+          { etag: (instance as MockInstance & { etag?: string }).etag ?? '*' },
+        );
+      } catch (err) {
+        // Another call stopped it first (or removed it): its stop stands.
+        if (!isTableStatus(err, 412) && !isTableStatus(err, 404)) throw err;
+      }
+      return;
+    }
     // Kept first, so that the output of a deleted instance stays readable (logs --previous).
-    await keepEnded(this.options.table, instance, this.options.now());
+    await keepEnded(this.options.table, instance, nowMs);
     await pruneEnded(this.options.table, instance);
     try {
       await this.options.table.deleteEntity(instance.node, instance.id);

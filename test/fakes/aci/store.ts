@@ -158,25 +158,86 @@ export class GroupStore {
     return record.failure === undefined && this.settings.now() >= record.readyAtMs;
   }
 
+  /**
+   * When each init container runs and when the containers start: ACI runs the init containers one
+   * after another once the group is provisioned, each to its end (its scripted exit, below; at
+   * once by default), and starts the containers when all have exited 0. After one that failed,
+   * nothing more starts (the fake models restartPolicy Never for init containers).
+   */
+  private initRuns(record: GroupRecord): {
+    runs: Map<string, { startMs: number; endMs: number; code: number }>;
+    containersAtMs: number | undefined;
+  } {
+    const runs = new Map<string, { startMs: number; endMs: number; code: number }>();
+    let cursor: number | undefined = record.readyAtMs;
+    for (const c of record.spec.properties.initContainers ?? []) {
+      if (cursor === undefined) break;
+      const { code, afterMs } = scriptOf(c);
+      const run: { startMs: number; endMs: number; code: number } = {
+        startMs: cursor,
+        endMs: cursor + (afterMs > 0 ? afterMs : 0),
+        code: code ?? 0,
+      };
+      runs.set(c.name, run);
+      cursor = run.code === 0 ? run.endMs : undefined;
+    }
+    return { runs, containersAtMs: cursor };
+  }
+
   /** The container's instance view now: an explicit state, or what provisioning has reached. */
   instanceView(record: GroupRecord, container: WireContainer, init: boolean): WireInstanceView {
     const explicit = record.runtime.get(container.name);
     if (explicit !== undefined) return explicit;
-    if (!this.isProvisioned(record))
-      return { restartCount: 0, currentState: { state: 'Waiting', detailStatus: '' }, events: [] };
-    const at = iso(record.readyAtMs);
+    const waiting: WireInstanceView = {
+      restartCount: 0,
+      currentState: { state: 'Waiting', detailStatus: '' },
+      events: [],
+    };
+    if (!this.isProvisioned(record)) return waiting;
+    const { runs, containersAtMs } = this.initRuns(record);
+    const now = this.settings.now();
+    if (init) {
+      const run = runs.get(container.name);
+      if (run === undefined || now < run.startMs) return waiting;
+      const image = container.properties.image ?? '';
+      const events = [
+        event('Pulling', `pulling image "${image}"`, run.startMs),
+        event('Pulled', `Successfully pulled image "${image}"`, run.startMs),
+        event('Started', 'Started container', run.startMs),
+      ];
+      if (now < run.endMs)
+        return {
+          restartCount: 0,
+          currentState: { state: 'Running', startTime: iso(run.startMs), detailStatus: '' },
+          events,
+        };
+      return {
+        restartCount: 0,
+        currentState: {
+          state: 'Terminated',
+          exitCode: run.code,
+          startTime: iso(run.startMs),
+          finishTime: iso(run.endMs),
+          detailStatus: run.code === 0 ? 'Completed' : 'Error',
+        },
+        events,
+      };
+    }
+    if (containersAtMs === undefined || now < containersAtMs) return waiting;
+    return this.startedView(record, container, containersAtMs);
+  }
+
+  private startedView(record: GroupRecord, container: WireContainer, startMs: number): WireInstanceView {
+    const at = iso(startMs);
     const image = container.properties.image ?? '';
     const events: WireEvent[] = [
-      event('Pulling', `pulling image "${image}"`, record.readyAtMs),
-      event('Pulled', `Successfully pulled image "${image}"`, record.readyAtMs),
-      event('Started', 'Started container', record.readyAtMs),
+      event('Pulling', `pulling image "${image}"`, startMs),
+      event('Pulled', `Successfully pulled image "${image}"`, startMs),
+      event('Started', 'Started container', startMs),
     ];
-    const scripted = init ? undefined : this.scriptedExit(record, container);
+    const scripted = this.scriptedExit(record, container, startMs);
     if (scripted) return { ...scripted, events };
-    const currentState: WireState = init
-      ? { state: 'Terminated', exitCode: 0, startTime: at, finishTime: at, detailStatus: 'Completed' }
-      : { state: 'Running', startTime: at, detailStatus: '' };
-    return { restartCount: 0, currentState, events };
+    return { restartCount: 0, currentState: { state: 'Running', startTime: at, detailStatus: '' }, events };
   }
 
   /**
@@ -188,12 +249,11 @@ export class GroupStore {
   private scriptedExit(
     record: GroupRecord,
     container: WireContainer,
+    startMs: number,
   ): Omit<WireInstanceView, 'events'> | undefined {
-    const env = new Map((container.properties.environmentVariables ?? []).map((e) => [e.name, e.value]));
-    const code = Number(env.get('FAKE_ACI_EXIT_CODE'));
-    const afterMs = Number(env.get('FAKE_ACI_EXIT_AFTER_SECONDS')) * 1000;
-    if (!Number.isInteger(code) || !(afterMs > 0)) return undefined;
-    const elapsed = this.settings.now() - record.readyAtMs;
+    const { code, afterMs } = scriptOf(container);
+    if (code === undefined || !(afterMs > 0)) return undefined;
+    const elapsed = this.settings.now() - startMs;
     const ended = Math.floor(elapsed / afterMs);
     if (ended === 0) return undefined;
     const policy = record.spec.properties.restartPolicy ?? 'Always';
@@ -201,8 +261,8 @@ export class GroupStore {
     const run = (n: number): WireState => ({
       state: 'Terminated',
       exitCode: code,
-      startTime: iso(record.readyAtMs + n * afterMs),
-      finishTime: iso(record.readyAtMs + (n + 1) * afterMs),
+      startTime: iso(startMs + n * afterMs),
+      finishTime: iso(startMs + (n + 1) * afterMs),
       detailStatus: code === 0 ? 'Completed' : 'Error',
     });
     if (!restarts) return { restartCount: 0, currentState: run(0) };
@@ -210,7 +270,7 @@ export class GroupStore {
       restartCount: ended,
       currentState: {
         state: 'Running',
-        startTime: iso(record.readyAtMs + ended * afterMs),
+        startTime: iso(startMs + ended * afterMs),
         detailStatus: '',
       },
       previousState: run(ended - 1),
@@ -269,6 +329,10 @@ export class GroupStore {
 
   private groupState(record: GroupRecord): string {
     if (!this.isProvisioned(record)) return 'Pending';
+    const inits = (record.spec.properties.initContainers ?? []).map(
+      (c) => this.instanceView(record, c, true).currentState,
+    );
+    if (inits.some((s) => s.state === 'Terminated' && s.exitCode !== 0)) return 'Failed';
     const states = record.spec.properties.containers.map(
       (c) => this.instanceView(record, c, false).currentState,
     );
@@ -297,6 +361,15 @@ function scrubVolume(volume: NonNullable<WireGroup['properties']['volumes']>[num
     return { name: volume.name, azureFile };
   }
   return volume;
+}
+
+/** A container's scripted exit, from its env (FAKE_ACI_EXIT_CODE, FAKE_ACI_EXIT_AFTER_SECONDS). */
+function scriptOf(container: WireContainer): { code: number | undefined; afterMs: number } {
+  const env = new Map((container.properties.environmentVariables ?? []).map((e) => [e.name, e.value]));
+  const text = env.get('FAKE_ACI_EXIT_CODE');
+  const code = text === undefined || text.trim() === '' ? NaN : Number(text);
+  const afterMs = Number(env.get('FAKE_ACI_EXIT_AFTER_SECONDS') ?? '0') * 1000;
+  return { code: Number.isInteger(code) ? code : undefined, afterMs: Number.isFinite(afterMs) ? afterMs : 0 };
 }
 
 export function event(name: string, message: string, atMs: number): WireEvent {
