@@ -2,7 +2,7 @@
 /**
  * The `funclet` command.
  *
- *   funclet local [--node NAME]   run Funclet's main job locally (control plane, Azurite, mock provider)
+ *   funclet local [options]       run Funclet's main job locally (control plane, Azurite, mock provider)
  *   funclet relay                 run the in-cluster relay (settings from the environment)
  *   funclet attach [options]      connect a cluster: infra/k8s, the functions' kubeconfig, the relay
  *
@@ -17,8 +17,12 @@ import { ConfigError } from '../core/errors.ts';
 const usage = `usage: funclet <command> [options]
 
 commands:
-  local [--node NAME]   run Funclet locally: a local control plane (or $KUBECONFIG), Azurite,
-                        the mock provider, the functions and the relay; Ctrl-C stops
+  local [--node NAME] [--kubeconfig PATH [--context NAME]] [--provider mock|aci|ecs]
+                        run Funclet locally: a local control plane (or the cluster of
+                        --kubeconfig; $KUBECONFIG is never used), Azurite, the mock provider (or
+                        ACI or ECS, with FUNCLET_ACI_* or FUNCLET_ECS_* from the environment and
+                        the cloud SDK's default credentials), the functions and the relay; prints
+                        what it will create first; Ctrl-C stops
   relay                 run the in-cluster relay (FUNCLET_RELAY_NODES, FUNCLET_WEBHOOK_URL,
                         FUNCLET_WEBHOOK_SECRET, FUNCLET_RELAY_PORT, FUNCLET_RELAY_MAX_IN_FLIGHT)
   attach --node NAME... (--key-vault-secret URI | --out FILE) [--kubeconfig PATH]
@@ -43,12 +47,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'local': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { node: { type: 'string', default: 'funclet-local' } },
-      });
+      const { parseLocalArgs } = await import('./localOptions.ts');
       const { runLocal } = await import('./local.ts');
-      const stop = await runLocal({ nodeName: values.node, kubeconfigPath: process.env.KUBECONFIG });
+      // Only the flags choose a cluster: $KUBECONFIG may name one the user did not mean.
+      const stop = await runLocal(parseLocalArgs(rest));
       await untilSignal();
       process.stdout.write('stopping\n');
       await stop();

@@ -1,9 +1,10 @@
 /**
- * `funclet local`: Funclet's main job on one machine. Starts a local control plane (or uses
- * $KUBECONFIG), Azurite and the mock provider; runs the timer functions on their real
- * schedules and podEvents on loopback, with the relay watching the node and poking it; applies
- * a small demo Deployment and prints the node and pods as they change, until Ctrl-C stops
- * everything.
+ * `funclet local`: Funclet's main job on one machine. Starts a local control plane (or uses the
+ * cluster named with --kubeconfig, never $KUBECONFIG), Azurite and the mock provider (or ACI or
+ * ECS, chosen with --provider, cli/localOptions.ts); prints what it will create before it
+ * creates anything; runs the timer functions on their real schedules and podEvents on loopback,
+ * with the relay watching the node and poking it; applies a small demo Deployment on the mock
+ * and prints the node and pods as they change, until Ctrl-C stops everything.
  */
 import { readFileSync } from 'node:fs';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -24,6 +25,13 @@ import { localWebhookSecret, startEventPath, type EventPath } from './eventPath.
 import { hostContext, timerPayload } from './invocation.ts';
 import { nodeIdentityKubeconfig } from './identity.ts';
 import { startTimerLoop, type TimerLoop } from './timerLoop.ts';
+import {
+  checkedProviderConfig,
+  localPlan,
+  providerSettingsFrom,
+  type LocalProvider,
+} from './localOptions.ts';
+import type { ProviderOverrides } from '../core/providers/index.ts';
 
 interface TimerFunction {
   name: string;
@@ -39,9 +47,17 @@ const timerFunctions: TimerFunction[] = [
 
 export interface LocalOptions {
   nodeName: string;
-  /** An existing cluster's admin kubeconfig; without it a local control plane starts. */
+  /** An existing cluster's admin kubeconfig, named by the user; without it a local control plane starts. */
   kubeconfigPath?: string;
-  /** Apply the demo Deployment (default true). */
+  /** A context of that kubeconfig other than its current one. */
+  context?: string;
+  /** Where the node's pods run (default mock). */
+  provider?: LocalProvider;
+  /** Where the provider's settings are read (default process.env), named as core/config.ts names them. */
+  settingsEnv?: Readonly<Record<string, string | undefined>>;
+  /** Credentials and trust for the provider's clients; the cloud SDKs' default chains otherwise. */
+  providerOverrides?: ProviderOverrides;
+  /** Apply the demo Deployment (default: with the mock provider only). */
   demo?: boolean;
   out?: (line: string) => void;
 }
@@ -73,11 +89,34 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
     await Promise.allSettled([azurite?.stop(), cluster?.stop()].filter((p) => p !== undefined));
   };
 
+  const provider = options.provider ?? 'mock';
+  const demo = options.demo ?? provider === 'mock';
+  // Everything is checked, and the plan printed, before anything starts or is created.
+  const command = { ...options, provider };
+  const providerSettings = providerSettingsFrom(provider, options.settingsEnv ?? process.env);
+  const config = checkedProviderConfig(command, providerSettings);
+  const admin = new KubeConfig();
+  let named: { server: string; context: string } | undefined;
+  if (options.kubeconfigPath !== undefined) {
+    admin.loadFromString(readFileSync(options.kubeconfigPath, 'utf8'));
+    if (options.context !== undefined) {
+      if (!admin.getContextObject(options.context))
+        throw new Error(
+          `--context ${options.context}: ${options.kubeconfigPath} has no such context (it has ${admin.contexts.map((c) => c.name).join(', ') || 'none'})`,
+        );
+      admin.setCurrentContext(options.context);
+    }
+    const server = admin.getCurrentCluster()?.server;
+    if (!server) throw new Error(`${options.kubeconfigPath} has no current cluster`);
+    named = { server, context: admin.getCurrentContext() };
+  }
+  say(`funclet local will create: ${localPlan(command, config, named, demo).join('; ')}`);
+
   try {
-    const admin = new KubeConfig();
-    if (options.kubeconfigPath) {
-      admin.loadFromString(readFileSync(options.kubeconfigPath, 'utf8'));
-      say(`using the cluster of ${options.kubeconfigPath}`);
+    if (named) {
+      say(
+        `using the cluster at ${named.server} (context ${named.context} of ${options.kubeconfigPath ?? ''})`,
+      );
     } else {
       say(
         'starting a local control plane (the first run builds it from Go modules and takes several minutes)',
@@ -100,17 +139,22 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
 
     const secret = localWebhookSecret();
     // Where `kubectl exec` on the mock node runs: the mock's exec server (ACI's socket protocol).
-    mockExec = await startMockExecServer({ table: () => runtime.tables.table('mockInstances') });
+    if (provider === 'mock')
+      mockExec = await startMockExecServer({ table: () => runtime.tables.table('mockInstances') });
     const env = {
-      [Setting.nodes]: JSON.stringify([{ name: options.nodeName, provider: 'mock' }]),
-      // The node's own system:node: certificate, as `funclet attach` issues it.
-      [Setting.kubeconfig]: (await nodeIdentityKubeconfig(admin, [options.nodeName])).kubeconfig,
+      ...providerSettings,
+      [Setting.nodes]: JSON.stringify([{ name: options.nodeName, provider }]),
+      // The node's own system:node: certificate, as `funclet attach` issues it. A named cluster
+      // keeps whatever else it has (a deployment's ServiceAccount fallback, say).
+      [Setting.kubeconfig]: (
+        await nodeIdentityKubeconfig(admin, [options.nodeName], { revokeOthers: named === undefined })
+      ).kubeconfig,
       [Setting.tableConnectionString]: azurite.connectionString,
       [Setting.webhookSecret]: secret,
-      [Setting.mockExecUrl]: mockExec.url,
+      ...(mockExec ? { [Setting.mockExecUrl]: mockExec.url } : {}),
     };
     // One composition root, as one Functions host instance would have.
-    const runtime = createRuntime({ env });
+    const runtime = createRuntime({ env, providers: options.providerOverrides });
     const runtimes = () => runtime;
     for (const fn of timerFunctions) {
       const handler = fn.handler(runtimes);
@@ -131,11 +175,17 @@ export async function runLocal(options: LocalOptions): Promise<() => Promise<voi
       `podEvents at ${eventPath.webhookUrl}; the relay watches node ${options.nodeName} and serves its kubelet endpoint on 127.0.0.1:${eventPath.kubeletPorts.get(options.nodeName) ?? '?'}`,
     );
 
-    if (options.demo !== false) await applyDemo(admin, options.nodeName);
+    if (demo) await applyDemo(admin, options.nodeName);
+    else
+      say(
+        `schedule pods on ${options.nodeName} with nodeSelector kubernetes.io/hostname: ${options.nodeName} and a toleration of virtual-kubelet.io/provider`,
+      );
     watcher = watchAndPrint(admin, options.nodeName, say);
-    const kubectl = `kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''}`;
+    const kubectl =
+      `kubectl --kubeconfig ${cluster?.adminKubeconfigPath ?? options.kubeconfigPath ?? ''}` +
+      (options.context === undefined ? '' : ` --context ${options.context}`);
     say(`${kubectl} get nodes,pods -A -o wide`);
-    say(`${kubectl} logs -f deployment/funclet-demo`);
+    if (demo) say(`${kubectl} logs -f deployment/funclet-demo`);
     if (metricsServer) say(`${kubectl} top pod   (metrics-server needs two scrapes, about 30 s)`);
     return stop;
   } catch (err) {
