@@ -13,6 +13,7 @@ import { ConfigError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/log.ts';
 import { functionUrlProblem } from '../core/relay/outgoing.ts';
 import { defaultBatchMaxInFlight, startRelay, type Relay } from '../core/relay/watcher.ts';
+import { startTelemetry } from '../core/telemetry/azureMonitor.ts';
 import { kubeletApiUrlFor } from '../core/kubelet/client.ts';
 import { startKubeletEndpoints, type KubeletEndpointOptions } from './kubeletEndpoint.ts';
 
@@ -192,6 +193,8 @@ export async function runRelay(options: RelayProcessOptions): Promise<{
   if (options.kubeconfigText !== undefined) kubeConfig.loadFromString(options.kubeconfigText);
   else kubeConfig.loadFromCluster();
 
+  // Before the relay starts: its queue-depth gauge is made from the meter provider registered then.
+  await startTelemetry(process.env, logger);
   const relay: Relay = startRelay({
     kubeConfig,
     nodes: options.nodes,
