@@ -21,10 +21,12 @@ import {
   RbacAuthorizationV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import { runAttach } from '../../cli/attach.ts';
 import { chartDir, withValuesFile, type ChartValues } from '../../cli/chart.ts';
 import { relayOptionsFromEnv, runRelay } from '../../cli/relay.ts';
 import { relayServiceAccount, serviceAccountKubeconfig } from '../../cli/serviceAccount.ts';
 import { apiStatus } from '../../core/kube/errors.ts';
+import { fileKubeconfigStore } from '../../core/kube/kubeconfigStore.ts';
 import { createLogger } from '../../core/log.ts';
 import { parseBatch, verify, type PokeBatch } from '../../core/relay/protocol.ts';
 import { startCluster, type Cluster } from '../../dev/cluster/cluster.ts';
@@ -168,6 +170,22 @@ describe('helm install, upgrade and uninstall of the chart', { timeout: 600_000 
     }
   });
 
+  it('takes funclet attach issuing the node credential over the install, and upgrades after it', async () => {
+    const out = join(helmHome, 'functions.kubeconfig');
+    const result = await runAttach({
+      adminKubeconfigText: cluster.adminKubeconfig,
+      nodes: [node],
+      store: fileKubeconfigStore(out),
+      out: () => undefined,
+    });
+    assert.equal(result.credential.kind, 'node');
+    assert.match(await install(values(firstSecret, 'node')), /STATUS: deployed/);
+    const binding = await kubeConfigFrom(cluster.adminKubeconfig)
+      .makeApiClient(RbacAuthorizationV1Api)
+      .readClusterRoleBinding({ name: 'funclet-node-client-renewal' });
+    assert.equal(binding.metadata?.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+  });
+
   it('upgrades: a new webhook secret rolls the relay, and the other credential kind replaces the first', async () => {
     const admin = kubeConfigFrom(cluster.adminKubeconfig);
     const apps = admin.makeApiClient(AppsV1Api);
@@ -189,7 +207,7 @@ describe('helm install, upgrade and uninstall of the chart', { timeout: 600_000 
     );
     assert.match(
       await helm(['history', 'funclet', '--namespace', 'default']),
-      /2\s+.*deployed\s+funclet-0\.1\.0/,
+      /3\s+.*deployed\s+funclet-0\.1\.0/,
     );
   });
 
