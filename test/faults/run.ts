@@ -73,7 +73,7 @@ try {
   const rows = await runFaultSuite({
     seed: Number(arg('seed') ?? 20261202),
     faults: only ?? all,
-    together: only === undefined,
+    together: only === undefined ? all : [],
     windowMs: seconds('window', 20),
     windows: { azurite: seconds('azurite', 30) },
     settleLimitMs: seconds('settle', 120),

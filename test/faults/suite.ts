@@ -15,9 +15,10 @@ import { startWorld, type World } from './world.ts';
 
 export interface SuiteOptions {
   seed: number;
-  /** Keys of `faults`, run one after another; then all of them at once when `together` is set. */
+  /** Keys of `faults`, run one after another. */
   faults: (keyof typeof faults)[];
-  together: boolean;
+  /** Then these all at once (podEvents cannot both refuse and stay silent: it stays silent). */
+  together: (keyof typeof faults)[];
   /** How long each fault lasts (a restart: how long the workload runs from its start). */
   windowMs: number;
   /** Longer or shorter windows for some faults (the issue stops Azurite for 30 s). */
@@ -55,11 +56,9 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
       fault: faults[key],
       windowMs: options.windows?.[key] ?? options.windowMs,
     }));
-    if (options.together) {
-      // podEvents cannot both refuse and stay silent: together, it stays silent.
-      const members = plan.map((p) => p.fault).filter((f) => f !== faults.webhook503);
+    const members = options.together.filter((key) => key !== 'webhook503').map((key) => faults[key]);
+    if (members.length > 0)
       plan.push({ fault: together(members), windowMs: options.windows?.together ?? options.windowMs });
-    }
 
     const rows: FaultRow[] = [];
     // A quiet start: the first pods Running before anything breaks.
@@ -137,7 +136,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
       return row;
     }
   } finally {
-    workload?.stop();
+    await workload?.stop();
     await world.stop();
   }
 }

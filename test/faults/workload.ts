@@ -4,7 +4,6 @@
  * pods deleted by hand, in an order drawn from a seed. The API server may be down when a step
  * runs: the step is then simply not taken, as `kubectl` would fail for its user.
  */
-import { Watch, type V1Pod } from '@kubernetes/client-node';
 import { mergePatch } from '../../core/kube/clients.ts';
 import { pick } from './random.ts';
 import type { World } from './world.ts';
@@ -23,7 +22,7 @@ export interface Workload {
   expected(node: string, sinceMs: number): Promise<Map<string, Expected>>;
   /** Why the workload has not settled yet (replicas short, Jobs unfinished, pods terminating), or nothing. */
   unsettled(): Promise<string[]>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 const image = 'busybox';
@@ -55,37 +54,45 @@ export async function startWorkload(world: World): Promise<Workload> {
   }
   let jobs = 0;
 
-  // Every pod change in the namespace, for "pods touched" and for the pods deleted since.
-  const seen = new Map<string, { key: string; node?: string; atMs: number[]; deletedAtMs?: number }>();
-  let watching = true;
-  let lastVersion: string | undefined;
-  let watch: AbortController | undefined;
-  const startWatch = async (): Promise<void> => {
-    try {
-      watch = await new Watch(world.admin).watch(
-        `/api/v1/namespaces/${namespace}/pods`,
-        lastVersion ? { resourceVersion: lastVersion } : {},
-        (type: string, pod: V1Pod) => {
+  // Every pod change in the namespace, for "pods touched" and for the pods deleted since: the
+  // namespace listed every second (a watch would need resuming after every API server restart;
+  // a list simply fails while it is down).
+  const seen = new Map<
+    string,
+    { key: string; node?: string; version?: string; atMs: number[]; deletedAtMs?: number }
+  >();
+  let polling = true;
+  const poll = async (): Promise<void> => {
+    while (polling) {
+      try {
+        const pods = (await core.listNamespacedPod({ namespace })).items;
+        const nowMs = Date.now();
+        const present = new Set<string>();
+        for (const pod of pods) {
           const uid = pod.metadata?.uid;
-          if (!uid) return;
-          lastVersion = pod.metadata?.resourceVersion ?? lastVersion;
+          if (!uid) continue;
+          present.add(uid);
           let entry = seen.get(uid);
           if (!entry) seen.set(uid, (entry = { key: `${namespace}/${pod.metadata?.name}`, atMs: [] }));
           entry.node ??= pod.spec?.nodeName;
-          entry.atMs.push(Date.now());
-          if (type === 'DELETED') entry.deletedAtMs = Date.now();
-        },
-        (err: unknown) => {
-          // An expired resourceVersion (410) after a restart: list afresh.
-          if ((err as { code?: number } | undefined)?.code === 410) lastVersion = undefined;
-          if (watching) setTimeout(() => void startWatch(), 500);
-        },
-      );
-    } catch {
-      if (watching) setTimeout(() => void startWatch(), 500);
+          if (entry.version !== pod.metadata?.resourceVersion) {
+            entry.version = pod.metadata?.resourceVersion;
+            entry.atMs.push(nowMs);
+          }
+        }
+        for (const entry of [...seen.entries()].filter(
+          ([uid, e]) => !present.has(uid) && e.deletedAtMs === undefined,
+        )) {
+          entry[1].deletedAtMs = nowMs;
+          entry[1].atMs.push(nowMs);
+        }
+      } catch {
+        // The API server is down: nothing to see until it is back.
+      }
+      await new Promise((r) => setTimeout(r, 1000));
     }
   };
-  await startWatch();
+  const polled = poll();
 
   const livePods = async (selector?: string) =>
     (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
@@ -203,9 +210,9 @@ export async function startWorkload(world: World): Promise<Workload> {
       if (unscheduled > 0) problems.push(`${unscheduled} pods not scheduled`);
       return problems;
     },
-    stop() {
-      watching = false;
-      watch?.abort();
+    async stop() {
+      polling = false;
+      await polled;
     },
   };
 }
