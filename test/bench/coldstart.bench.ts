@@ -24,15 +24,21 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 // What the child does: import the bundle, serve one nodeStatus invocation with a context as the
 // host would pass it, and say how long each step took from the process's own time origin.
-const script = (bundle: string) => `
+// With \`telemetry\`, the Azure Monitor distro's chunk starts loading right after the import, without
+// being waited for, as the app's start hook loads it when APPLICATIONINSIGHTS_CONNECTION_STRING is
+// set (the distro itself is not started: it would dial Azure's endpoints).
+const script = (bundle: string, telemetry?: string) => `
 const importStart = performance.now();
 const app = await import(${JSON.stringify(pathToFileURL(bundle).href)});
 const imported = performance.now();
+const telemetry = ${telemetry === undefined ? 'undefined' : `import(${JSON.stringify(pathToFileURL(telemetry).href)})`};
 const quiet = () => {};
 const context = { invocationId: 'cold-start', functionName: 'nodeStatus', log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
 const now = new Date().toISOString();
 await app.nodeStatus({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } }, context);
-process.stdout.write(JSON.stringify({ bootMs: importStart, importMs: imported - importStart, invocationMs: performance.now() - imported }));
+const invoked = performance.now();
+await telemetry;
+process.stdout.write(JSON.stringify({ bootMs: importStart, importMs: imported - importStart, invocationMs: invoked - imported, telemetryMs: performance.now() - invoked }));
 process.exit(0);`;
 
 async function wallMs(args: string[], env: NodeJS.ProcessEnv): Promise<{ wall: number; out: string }> {
@@ -47,8 +53,13 @@ export async function benchColdStart(
   log: (line: string) => void,
 ): Promise<Record<string, string | number>[]> {
   const dir = join(services.dir, 'bundle');
-  await bundleApp(dir);
+  const meta = await bundleApp(dir);
   const bundle = join(dir, 'app.js');
+  const distro = Object.entries(meta.outputs).find(([, o]) =>
+    Object.keys(o.inputs).some((i) => i.endsWith('@azure/monitor-opentelemetry/dist/esm/index.js')),
+  );
+  if (!distro) throw new Error('the bundle has no chunk for @azure/monitor-opentelemetry');
+  const distroChunk = join(root, distro[0]);
   const moto = await startMoto();
   try {
     const ecsCluster = 'bench-cold-start';
@@ -84,12 +95,22 @@ export async function benchColdStart(
     };
     const envs = { mock: await settings('mock'), ecs: await settings('ecs') };
     const child = ['--input-type=module', '-e', script(bundle)];
+    const childWithTelemetry = ['--input-type=module', '-e', script(bundle, distroChunk)];
     // One unmeasured run of each: the node is registered and the files are in the page cache.
     for (const env of Object.values(envs)) await wallMs(child, env);
     await wallMs(['-e', '0'], base);
 
-    const samples = { baseline: [] as number[], mock: [] as number[], ecs: [] as number[] };
-    const parts = { mock: [] as Record<string, number>[], ecs: [] as Record<string, number>[] };
+    const samples = {
+      baseline: [] as number[],
+      mock: [] as number[],
+      ecs: [] as number[],
+      telemetry: [] as number[],
+    };
+    const parts = {
+      mock: [] as Record<string, number>[],
+      ecs: [] as Record<string, number>[],
+      telemetry: [] as Record<string, number>[],
+    };
     for (let i = 0; i < runs; i++) {
       samples.baseline.push((await wallMs(['-e', '0'], base)).wall);
       for (const provider of ['mock', 'ecs'] as const) {
@@ -97,6 +118,9 @@ export async function benchColdStart(
         samples[provider].push(wall);
         parts[provider].push(JSON.parse(out) as Record<string, number>);
       }
+      const { wall, out } = await wallMs(childWithTelemetry, envs.mock);
+      samples.telemetry.push(wall);
+      parts.telemetry.push(JSON.parse(out) as Record<string, number>);
     }
     log(`cold start: ${runs} runs each`);
     const p50 = (values: number[]) =>
@@ -112,8 +136,8 @@ export async function benchColdStart(
       'min ms': Math.round(Math.min(...values)),
       'max ms': Math.round(Math.max(...values)),
       'x node -e 0': (p50(values) / baseline).toFixed(2),
-      'boot / import / invocation p50 ms': split
-        ? ['bootMs', 'importMs', 'invocationMs']
+      'boot / import / invocation / distro p50 ms': split
+        ? ['bootMs', 'importMs', 'invocationMs', 'telemetryMs']
             .map((k) => Math.round(p50(split.map((s) => s[k]!))))
             .join(' / ')
         : '',
@@ -122,6 +146,7 @@ export async function benchColdStart(
       row('node -e 0', samples.baseline),
       row('bundle + first nodeStatus, mock', samples.mock, parts.mock),
       row('bundle + first nodeStatus, ecs (moto)', samples.ecs, parts.ecs),
+      row('bundle + distro chunk + first nodeStatus, mock', samples.telemetry, parts.telemetry),
     ];
   } finally {
     await moto.stop();

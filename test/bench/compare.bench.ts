@@ -56,16 +56,11 @@ interface Round {
   bindToCreateMs?: number[];
   peakRssMiB?: number;
   cpuSeconds?: number;
+  /** Funclet only: requests by kind from the Deployment's creation to all Running, then to all gone. */
+  kinds?: { start: Record<string, number>; delete: Record<string, number> };
 }
 
-export async function benchCompare(
-  services: BenchServices,
-  options: CompareOptions,
-): Promise<{
-  rows: Record<string, string | number>[];
-  ratios: Record<string, string | number>[];
-  goals: string[];
-}> {
+export async function benchCompare(services: BenchServices, options: CompareOptions): Promise<CompareResult> {
   const { log } = options;
   const admin = services.admin;
   const core = admin.makeApiClient(CoreV1Api);
@@ -208,6 +203,7 @@ async function runRound(r: {
         )
     : undefined;
 
+  const atRunning = r.kind === 'funclet' ? (await r.functions.counters()).byKind : {};
   const scaledAt = Date.now();
   await r.apps.patchNamespacedDeploymentScale(
     { name: r.name, namespace, body: { spec: { replicas: 0 } } },
@@ -237,12 +233,17 @@ async function runRound(r: {
   let tablePerPod: number | undefined;
   let peakRssMiB: number | undefined;
   let cpuSeconds: number | undefined;
+  let kinds: Round['kinds'];
   if (r.kind === 'funclet') {
     const c = await r.functions.counters();
     apiPerPod = (c.kube.reads + c.kube.writes) / r.size;
     tablePerPod = (c.tables.reads + c.tables.writes) / r.size;
     peakRssMiB = c.peakRssMiB;
     cpuSeconds = (c.cpuMs - cpuBefore) / 1000;
+    kinds = {
+      start: atRunning,
+      delete: Object.fromEntries(Object.entries(c.byKind).map(([k, n]) => [k, n - (atRunning[k] ?? 0)])),
+    };
   } else if (r.kind === 'upstream') {
     const c = r.proxy.counts();
     apiPerPod = (c.reads + c.writes) / r.size;
@@ -257,7 +258,18 @@ async function runRound(r: {
     });
     await waitUntil(() => up.every((t) => t.goneAt !== undefined), limitMs);
   }
-  return { bound, running, marked, gone, apiPerPod, tablePerPod, bindToCreateMs, peakRssMiB, cpuSeconds };
+  return {
+    bound,
+    running,
+    marked,
+    gone,
+    apiPerPod,
+    tablePerPod,
+    bindToCreateMs,
+    peakRssMiB,
+    cpuSeconds,
+    kinds,
+  };
 }
 
 /** Seconds from `from` to the latest of `times`. */
@@ -265,11 +277,9 @@ function seconds(times: (number | undefined)[], from: number): number {
   return (Math.max(...times.map((t) => t ?? NaN)) - from) / 1000;
 }
 
-function summarise(
-  results: Map<string, Round[]>,
-  sizes: number[],
-): { rows: Record<string, string | number>[]; ratios: Record<string, string | number>[]; goals: string[] } {
+function summarise(results: Map<string, Round[]>, sizes: number[]): CompareResult {
   const rows: Record<string, string | number>[] = [];
+  const requests: Record<string, string | number>[] = [];
   const ratios: Record<string, string | number>[] = [];
   const goals: string[] = [];
   const median = (values: number[]) =>
@@ -320,6 +330,23 @@ function summarise(
       });
     }
     const funclet = of('funclet');
+    // Funclet's requests per pod by kind, over all rounds: what each pod costs on its way up and out.
+    const sum = (phase: 'start' | 'delete') => {
+      const total: Record<string, number> = {};
+      for (const r of funclet)
+        for (const [k, n] of Object.entries(r.kinds?.[phase] ?? {})) total[k] = (total[k] ?? 0) + n;
+      return total;
+    };
+    const [start, del] = [sum('start'), sum('delete')];
+    for (const kind of [...new Set([...Object.keys(start), ...Object.keys(del)])].sort()) {
+      const per = (n: number | undefined) => ((n ?? 0) / (size * funclet.length)).toFixed(2);
+      requests.push({
+        pods: size,
+        request: kind,
+        'per pod, to Running': per(start[kind]),
+        'per pod, scale to 0': per(del[kind]),
+      });
+    }
     for (const against of ['upstream', 'floor'] as const) {
       const other = of(against);
       if (funclet.length === 0 || other.length === 0) continue;
@@ -347,7 +374,15 @@ function summarise(
       );
     }
   }
-  return { rows, ratios, goals };
+  return { rows, ratios, goals, requests };
+}
+
+export interface CompareResult {
+  rows: Record<string, string | number>[];
+  ratios: Record<string, string | number>[];
+  goals: string[];
+  /** Funclet's requests per pod by kind. */
+  requests: Record<string, string | number>[];
 }
 
 async function createdAtByName(table: TableClient, node: string): Promise<Map<string, number>> {

@@ -73,6 +73,7 @@ process.on('message', (message: HostRequest) => {
             value: {
               kube: { ...counters.kube },
               tables: { ...counters.tables },
+              byKind: { ...counters.byKind },
               rssMiB: mib(process.memoryUsage.rss()),
               peakRssMiB: mib(Math.max(peakRss, process.memoryUsage.rss())),
               cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),

@@ -15,6 +15,8 @@ export type HostReply = { id: number } & ({ ok: true; value: unknown } | { ok: f
 export interface HostCounters {
   kube: { reads: number; writes: number; statusPatches: number };
   tables: { reads: number; writes: number };
+  /** Requests by kind (counters.ts). */
+  byKind: Record<string, number>;
   rssMiB: number;
   /** The highest resident memory sampled since the last reset. */
   peakRssMiB: number;

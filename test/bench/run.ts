@@ -55,7 +55,7 @@ try {
   }
   if (wants('compare')) {
     const profile = settings.get('cpu-prof');
-    const { rows, ratios, goals } = await benchCompare(services, {
+    const { rows, ratios, goals, requests } = await benchCompare(services, {
       sizes: list('pods', '200,1000'),
       rounds: number('rounds', 3),
       nodes: settings.has('nodes') ? text('nodes', '').split(',') : undefined,
@@ -67,6 +67,10 @@ try {
       rows,
     );
     printTable('ratios of the medians', ratios);
+    printTable(
+      "Funclet's requests per pod, by kind (the function process's own, every timer included)",
+      requests,
+    );
     if (goals.length > 0) process.stdout.write(`\n${goals.join('\n')}\n`);
   }
   if (wants('resync')) {
