@@ -103,7 +103,8 @@ async function handlePoke(
 /**
  * Whether the pod is still on its way somewhere (starting, restarting, being deleted) and so
  * worth asking about again: nothing in the API server will change to poke it when the provider
- * finishes. The wait grows with the instance's age, from 250 ms to 30 s.
+ * finishes. The wait grows with the instance's age (a deleted pod's: the time since its deletion
+ * was asked for), from 250 ms to 30 s.
  */
 function unsettled(
   views: PodViews,
@@ -119,7 +120,14 @@ function unsettled(
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
     if (phase === 'Running' && ready) return undefined;
   }
-  const age = nowMs - (record?.instanceCreatedAtMs ?? nowMs);
+  // A pod being deleted waits for its instance to stop, which began when the deletion was asked
+  // for (its deletionTimestamp less the grace period), however old the instance is.
+  const deletion = pod.metadata?.deletionTimestamp;
+  const sinceMs =
+    deletion !== undefined
+      ? new Date(deletion).getTime() - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000
+      : record?.instanceCreatedAtMs;
+  const age = Math.max(0, nowMs - (sinceMs ?? nowMs));
   return Math.min(30_000, Math.max(250, Math.round(age / 2)));
 }
 

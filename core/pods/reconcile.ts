@@ -276,7 +276,7 @@ async function startInstance(
   const { view: answered, ...ref } = created;
   // An instance that has already ended is left to the next decision (restart or final phase).
   const view = answered && !isTerminal(answered.phase) ? answered : undefined;
-  const saved = await deps.records.save({
+  const instanceRecord: PodRecord = {
     ...recordKey(deps, pod),
     providerId: ref.id,
     previousProviderId: restarting ? record.providerId : record?.previousProviderId,
@@ -286,14 +286,21 @@ async function startInstance(
     lastTermination: ended ? JSON.stringify(terminations(ended)) : record?.lastTermination,
     lastResourceVersion: record?.lastResourceVersion,
     etag: claim.etag,
-  });
+  };
   // What the provider said when it created the instance is posted at once (with the mock it may
   // already be Running); without it the pod is Pending until the provider is asked again.
+  // The status goes before the record so that the record can name the resourceVersion the patch
+  // made: the poke that version causes then costs one table read. A crash in between leaves the
+  // claim and the instance, which the next pass adopts, as after a crash right after the create.
   const keepsRunning = restarting && pod.status?.phase === 'Running';
   const outcome = await postStatus(deps, pod, view, {
-    record: saved,
+    record: instanceRecord,
     nowMs,
     ...(keepsRunning ? { phase: 'Running' } : view ? {} : { phase: 'Pending' }),
+  });
+  await deps.records.save({
+    ...instanceRecord,
+    ...(outcome === 'statusPatched' ? { lastResourceVersion: pod.metadata?.resourceVersion } : {}),
   });
   await event(deps, logger, pod, {
     type: 'Normal',
