@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
+  loadAllYaml,
   loadYaml,
   type KubernetesObject,
   type V1Deployment,
@@ -141,6 +142,17 @@ describe('the Helm chart', { timeout: 300_000 }, () => {
       [...kustomization.resources].sort(),
       [...(await kustomizeFiles(helmPath)).keys()].sort(),
     );
+  });
+
+  it("builds with kustomize (kubectl kustomize) into the chart's objects, the relay image named as kustomization.yaml says", async () => {
+    const { stdout } = await run('kubectl', ['kustomize', k8sManifestDir]);
+    const built = loadAllYaml(stdout) as KubernetesObject[];
+    const rendered = [...(await kustomizeFiles(helmPath)).values()].flatMap(
+      (text) => loadAllYaml(text) as KubernetesObject[],
+    );
+    const deployment: V1Deployment | undefined = built.find((o) => o.kind === 'Deployment');
+    assert.equal(deployment?.spec?.template.spec?.containers[0]?.image, 'REGISTRY/funclet-relay:TAG');
+    assert.deepEqual(built.map(key).sort(), rendered.map(key).sort());
   });
 
   it('notices a stale infra/k8s file', async () => {
