@@ -273,7 +273,7 @@ async function startInstance(
     throw err;
   }
 
-  const { view: answered, ...ref } = created;
+  const { view: answered, warnings: changes, ...ref } = created;
   // An instance that has already ended is left to the next decision (restart or final phase).
   const view = answered && !isTerminal(answered.phase) ? answered : undefined;
   const instanceRecord: PodRecord = {
@@ -307,6 +307,8 @@ async function startInstance(
     reason: restarting ? 'Restarted' : 'Created',
     message: `${restarting ? `Restarted (attempt ${attempt}): created` : 'Created'} ${deps.provider.name} instance ${ref.id}`,
   });
+  for (const change of changes ?? [])
+    await event(deps, logger, pod, { type: 'Warning', reason: change.reason, message: change.message });
   return [restarting ? 'restarted' : 'created', outcome];
 }
 

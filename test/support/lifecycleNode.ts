@@ -1,6 +1,6 @@
 /**
- * One virtual node for the pod lifecycle tests, on the mock (its instances in Azurite) or on ACI
- * (the real SDK against the ARM fake), with its own namespace and tables, kept Ready while the
+ * One virtual node for the pod lifecycle tests, on the mock (its instances in Azurite), on ACI
+ * (the real SDK against the ARM fake) or on ECS (the real SDK against moto), with its own namespace and tables, kept Ready while the
  * tests run; and the reads those tests make of what a user sees (pods, Events).
  */
 import {
@@ -17,14 +17,14 @@ import type { Provider } from '../../core/providers/provider.ts';
 import type { ProviderPodView } from '../../core/providers/types.ts';
 import { MockAnnotation, type MockInstance } from '../../core/providers/mock/instances.ts';
 import type { Runtime } from '../../functions/runtime.ts';
-import { aciUnderTest } from '../e2e/providers.ts';
+import { aciUnderTest, providerUnderTest, type ProviderUnderTest } from '../e2e/providers.ts';
 import type { FakeAci } from '../fakes/aci/server.ts';
 import { uniqueName } from './env.ts';
 import { freshRuntimes, functionSettings } from './functions.ts';
 import { createPodNamespace, functionKubeconfig, testAdmin } from './kube.ts';
 import { keepNodeReady, resyncUntil } from './virtualNode.ts';
 
-export type LifecycleProvider = 'mock' | 'aci';
+export type LifecycleProvider = 'mock' | 'aci' | 'ecs';
 
 export interface LifecycleNode {
   providerName: LifecycleProvider;
@@ -37,6 +37,8 @@ export interface LifecycleNode {
   fake?: FakeAci;
   node: string;
   namespace: string;
+  /** The function settings the node runs with. */
+  settings: Record<string, string>;
   pod(name: string): Promise<V1Pod | undefined>;
   /** Resyncs until `done` holds for the pod (undefined once it is gone). */
   until(name: string, what: string, done: (pod: V1Pod | undefined) => boolean): Promise<V1Pod | undefined>;
@@ -57,7 +59,12 @@ export async function startLifecycleNode(
   const node = uniqueName(`${prefix}-${providerName}`);
   const namespace = uniqueName(prefix);
   await createPodNamespace(core, namespace);
-  const backend = providerName === 'aci' ? await aciUnderTest() : undefined;
+  const backend: (ProviderUnderTest & { fake?: FakeAci }) | undefined =
+    providerName === 'aci'
+      ? await aciUnderTest()
+      : providerName === 'ecs'
+        ? await providerUnderTest('ecs')
+        : undefined;
   const settings = functionSettings({
     kubeconfig: await functionKubeconfig(admin, [node]),
     tablePrefix: `${prefix.replace(/[^a-z0-9]/gi, '')}${Math.random().toString(36).slice(2, 7)}`,
@@ -79,9 +86,10 @@ export async function startLifecycleNode(
     core,
     runtimes,
     provider,
-    ...(backend === undefined ? {} : { fake: backend.fake }),
+    ...(backend?.fake === undefined ? {} : { fake: backend.fake }),
     node,
     namespace,
+    settings,
     pod,
     async until(name, what, done) {
       let last: V1Pod | undefined;

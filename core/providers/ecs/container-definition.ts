@@ -7,7 +7,7 @@ import type { V1Probe } from '@kubernetes/client-node';
 import { FuncletError, InvalidInputError } from '../../errors.ts';
 import type { ResolvedContainer } from '../types.ts';
 import { cpuUnits, mebibytes, type FargateSize } from './fargate-size.ts';
-import { ecsContainerName } from './naming.ts';
+import { ecsContainerName, type EcsContainerKind } from './naming.ts';
 
 /** Docker 20.10+ reserves at least 6 MiB per container; ECS advises never to ask for less. */
 export const minContainerMemoryMiB = 6;
@@ -19,8 +19,13 @@ export interface ContainerContext {
   logs?: { group: string; region: string };
   /** Names of the task volumes a container may mount. */
   volumes: ReadonlySet<string>;
-  /** ECS names of the containers that must exit 0 before this one starts (the init containers before it). */
-  after: readonly string[];
+  /**
+   * The containers this one starts after (the init containers before it): each must have exited
+   * 0 (SUCCESS), or for a sidecar have started (START).
+   */
+  after: readonly { containerName: string; condition: 'SUCCESS' | 'START' }[];
+  /** Seconds between SIGTERM and SIGKILL when the task stops (task-definition.ts stopTimeoutFor). */
+  stopTimeout?: number;
   /** Where this container's Secret values are in Secrets Manager: env name -> valueFrom. */
   secretEnv?: ReadonlyMap<string, string>;
   /** The Secrets Manager ARN of the credentials for this container's image registry. */
@@ -48,22 +53,26 @@ export function containerNeed(c: ResolvedContainer): FargateSize {
  */
 export function containerDefinitionFor(
   c: ResolvedContainer,
-  kind: 'app' | 'init',
+  kind: EcsContainerKind,
   ctx: ContainerContext,
 ): ContainerDefinition {
   refuseUnsupported(c, kind, ctx);
   const requestedMemory = c.requests.memoryBytes ?? c.limits.memoryBytes ?? 0;
-  const memoryReservation =
-    kind === 'app' ? Math.max(minContainerMemoryMiB, mebibytes(requestedMemory)) : minContainerMemoryMiB;
+  // Sidecars run beside the app containers and reserve their requests as they do.
+  const runsBeside = kind !== 'init';
+  const memoryReservation = runsBeside
+    ? Math.max(minContainerMemoryMiB, mebibytes(requestedMemory))
+    : minContainerMemoryMiB;
   const memory =
     c.limits.memoryBytes === undefined
       ? undefined
       : Math.max(mebibytes(c.limits.memoryBytes), memoryReservation);
-  const cpu = kind === 'app' ? cpuUnits(c.requests.cpu ?? c.limits.cpu ?? 0) : 0;
+  const cpu = runsBeside ? cpuUnits(c.requests.cpu ?? c.limits.cpu ?? 0) : 0;
 
   const def: ContainerDefinition = {
     name: ecsContainerName(c.name, kind),
     image: c.image,
+    // A sidecar is not essential: the task ends when its app containers have, whatever it does.
     essential: kind === 'app',
     cpu,
     memoryReservation,
@@ -88,10 +97,8 @@ export function containerDefinitionFor(
       containerPath: m.mountPath,
       readOnly: m.readOnly,
     })),
-    dependsOn:
-      ctx.after.length > 0
-        ? ctx.after.map((name) => ({ containerName: name, condition: 'SUCCESS' }))
-        : undefined,
+    dependsOn: ctx.after.length > 0 ? ctx.after.map((step) => ({ ...step })) : undefined,
+    stopTimeout: ctx.stopTimeout,
     healthCheck: c.livenessProbe === undefined ? undefined : healthCheckFor(c.name, c.livenessProbe),
     // What ECS enforces of the securityContext (core/providers/security.ts refuses the rest).
     user: userFor(c),
@@ -135,8 +142,8 @@ export function healthCheckFor(container: string, probe: V1Probe): HealthCheck {
   };
 }
 
-function refuseUnsupported(c: ResolvedContainer, kind: 'app' | 'init', ctx: ContainerContext): void {
-  const what = `${kind === 'init' ? 'init container' : 'container'} ${c.name}`;
+function refuseUnsupported(c: ResolvedContainer, kind: EcsContainerKind, ctx: ContainerContext): void {
+  const what = `${kind === 'init' ? 'init container' : kind === 'sidecar' ? 'sidecar' : 'container'} ${c.name}`;
   if (c.hasLifecycleHooks) {
     throw new InvalidInputError(`${what} has lifecycle hooks (postStart/preStop), which ECS cannot run`);
   }

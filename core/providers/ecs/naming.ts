@@ -42,15 +42,25 @@ export function clientTokenFor(podUid: string, attempt: number): string {
  * `init_<name>`: `_` cannot occur in a Kubernetes container name, so the mapping is unambiguous.
  */
 const initPrefix = 'init_';
+/** Native sidecars (init containers with restartPolicy Always) are `sidecar_<name>`. */
+const sidecarPrefix = 'sidecar_';
 
-export function ecsContainerName(name: string, kind: 'app' | 'init'): string {
-  return kind === 'init' ? `${initPrefix}${name}` : name;
+export type EcsContainerKind = 'app' | 'init' | 'sidecar';
+
+export function ecsContainerName(name: string, kind: EcsContainerKind): string {
+  return kind === 'init' ? `${initPrefix}${name}` : kind === 'sidecar' ? `${sidecarPrefix}${name}` : name;
 }
 
-export function podContainerName(ecsName: string): { name: string; kind: 'app' | 'init' } {
-  return ecsName.startsWith(initPrefix)
-    ? { name: ecsName.slice(initPrefix.length), kind: 'init' }
-    : { name: ecsName, kind: 'app' };
+export function podContainerName(ecsName: string): { name: string; kind: EcsContainerKind } {
+  if (ecsName.startsWith(initPrefix)) return { name: ecsName.slice(initPrefix.length), kind: 'init' };
+  if (ecsName.startsWith(sidecarPrefix))
+    return { name: ecsName.slice(sidecarPrefix.length), kind: 'sidecar' };
+  return { name: ecsName, kind: 'app' };
+}
+
+/** How an init container of the pod runs in its task: a sidecar beside the app containers, or before them. */
+export function initKind(c: { restartPolicy?: 'Always' }): 'init' | 'sidecar' {
+  return c.restartPolicy === 'Always' ? 'sidecar' : 'init';
 }
 
 export function podTags(pod: ResolvedPod, clusterName: string): Tag[] {

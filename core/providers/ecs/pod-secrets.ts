@@ -12,7 +12,7 @@
  */
 import { InvalidInputError } from '../../errors.ts';
 import type { RegistryCredential, ResolvedPod } from '../types.ts';
-import { ecsContainerName } from './naming.ts';
+import { ecsContainerName, initKind } from './naming.ts';
 import type { SecretsManager } from './secrets-manager.ts';
 
 /** What the task definition references instead of the values. */
@@ -57,7 +57,7 @@ export async function storePodSecrets(
   };
   const containers = [
     ...pod.containers.map((c) => ({ c, ecsName: ecsContainerName(c.name, 'app') })),
-    ...pod.initContainers.map((c) => ({ c, ecsName: ecsContainerName(c.name, 'init') })),
+    ...pod.initContainers.map((c) => ({ c, ecsName: ecsContainerName(c.name, initKind(c)) })),
   ];
 
   const values: Record<string, string> = {};

@@ -45,7 +45,12 @@ import {
   releaseTaskDefinition,
   taskDefinitionStatus,
 } from './task-definition-registry.ts';
-import { taskDefinitionFor, type TaskDefinitionSettings } from './task-definition.ts';
+import {
+  fargateStopTimeoutSeconds,
+  stopTimeoutFor,
+  taskDefinitionFor,
+  type TaskDefinitionSettings,
+} from './task-definition.ts';
 import { deletePodSecrets, needsSecrets, placeholderSecrets, storePodSecrets } from './pod-secrets.ts';
 import { secretsManager, type SecretsManager } from './secrets-manager.ts';
 import { readTaskStats } from './stats.ts';
@@ -172,17 +177,27 @@ export function createEcsProvider(
   };
 
   /** The ref of the pod's task and the task as ECS just described it (RunTask answers with it). */
-  const created = (pod: ResolvedPod, task: Task): CreatedInstance => ({
-    provider: 'ecs',
-    id: task.taskArn!,
-    podUid: pod.uid,
-    view: podViewFromTask(task),
-  });
+  const created = (pod: ResolvedPod, task: Task): CreatedInstance => {
+    const { cut } = stopTimeoutFor(pod);
+    return {
+      provider: 'ecs',
+      id: task.taskArn!,
+      podUid: pod.uid,
+      view: podViewFromTask(task),
+      ...(cut === undefined ? {} : { warnings: [{ reason: 'GracePeriodCut', message: cut }] }),
+    };
+  };
 
   return {
     name: 'ecs',
     // Container Insights publishes one figure a minute.
     statsGrainMs: 60_000,
+    // StopTask sends SIGTERM and waits each container's stopTimeout (set from the pod's
+    // terminationGracePeriodSeconds when the task was defined) before SIGKILL; Fargate allows 120 s.
+    gracePeriodLimit: {
+      seconds: fargateStopTimeoutSeconds.max,
+      why: `Fargate gives a container at most ${fargateStopTimeoutSeconds.max} s between SIGTERM and SIGKILL`,
+    },
 
     async createPod(pod) {
       const forPod = `${pod.namespace}/${pod.name}`;

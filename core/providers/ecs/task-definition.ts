@@ -17,7 +17,7 @@ import type { ResolvedPod, ResolvedVolume } from '../types.ts';
 import { Setting } from '../../config.ts';
 import { containerDefinitionFor, containerNeed, type ContainerContext } from './container-definition.ts';
 import { fargateSizeFor, type FargateSize } from './fargate-size.ts';
-import { ecsContainerName, familyPrefix, sha256Hex } from './naming.ts';
+import { ecsContainerName, familyPrefix, initKind, sha256Hex } from './naming.ts';
 import type { PodSecretRefs } from './pod-secrets.ts';
 
 export const EcsAnnotation = {
@@ -68,25 +68,32 @@ export function taskDefinitionFor(
   const volumeNames = new Set(volumes.map((v) => v.name ?? ''));
   const logs =
     settings.logGroup === undefined ? undefined : { group: settings.logGroup, region: settings.region };
-  const initNames = pod.initContainers.map((c) => ecsContainerName(c.name, 'init'));
-  // Init containers run one after another (each waits for the previous to exit 0), app containers after all of them.
+  // Init containers run one after another, each once the one before it has exited 0 (SUCCESS) or,
+  // for a sidecar, has started (START); the app containers once all of them have.
+  const initSteps = pod.initContainers.map((c) => ({
+    containerName: ecsContainerName(c.name, initKind(c)),
+    condition: initKind(c) === 'sidecar' ? ('START' as const) : ('SUCCESS' as const),
+  }));
+  const stop = stopTimeoutFor(pod);
   const containerDefinitions: ContainerDefinition[] = [
     ...pod.containers.map((c) =>
       containerDefinitionFor(c, 'app', {
         namespace: pod.namespace,
         logs,
         volumes: volumeNames,
-        after: initNames,
+        after: initSteps,
+        stopTimeout: stop.seconds,
         ...secretsOf(secrets, ecsContainerName(c.name, 'app')),
       }),
     ),
     ...pod.initContainers.map((c, i) =>
-      containerDefinitionFor(c, 'init', {
+      containerDefinitionFor(c, initKind(c), {
         namespace: pod.namespace,
         logs,
         volumes: volumeNames,
-        after: initNames.slice(Math.max(0, i - 1), i),
-        ...secretsOf(secrets, ecsContainerName(c.name, 'init')),
+        after: initSteps.slice(Math.max(0, i - 1), i),
+        stopTimeout: stop.seconds,
+        ...secretsOf(secrets, ecsContainerName(c.name, initKind(c))),
       }),
     ),
   ];
@@ -135,8 +142,11 @@ export function familyFor(content: object): string {
  */
 function podNeed(pod: ResolvedPod, defs: readonly ContainerDefinition[]): FargateSize {
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-  const app = pod.containers.map(containerNeed);
-  const init = pod.initContainers.map(containerNeed);
+  // Sidecars run beside the app containers: they count with them.
+  const app = [...pod.initContainers.filter((c) => initKind(c) === 'sidecar'), ...pod.containers].map(
+    containerNeed,
+  );
+  const init = pod.initContainers.filter((c) => initKind(c) === 'init').map(containerNeed);
   return {
     cpu: Math.max(sum(app.map((n) => n.cpu)), ...init.map((n) => n.cpu), sum(defs.map((d) => d.cpu ?? 0))),
     memoryMiB: Math.max(
@@ -274,4 +284,22 @@ export function canonicalJson(value: unknown): string {
     for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
     return sorted;
   });
+}
+
+/** Fargate's bounds on a container's stopTimeout: the time between SIGTERM and SIGKILL. */
+export const fargateStopTimeoutSeconds = { min: 2, max: 120 } as const;
+
+/**
+ * Each container's stopTimeout: the pod's terminationGracePeriodSeconds (30 when unset, as
+ * ECS's own default), brought into Fargate's 2-120 s; `cut` says so when it had to be.
+ */
+export function stopTimeoutFor(pod: ResolvedPod): { seconds: number; cut?: string } {
+  const asked = pod.terminationGracePeriodSeconds ?? 30;
+  const { min, max } = fargateStopTimeoutSeconds;
+  const seconds = Math.min(max, Math.max(min, Math.round(asked)));
+  if (seconds === asked) return { seconds };
+  return {
+    seconds,
+    cut: `Fargate gives a container ${min} to ${max} s between SIGTERM and SIGKILL (its stopTimeout), so the pod's terminationGracePeriodSeconds of ${asked} s is ${seconds} s on ECS`,
+  };
 }

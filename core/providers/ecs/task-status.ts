@@ -42,13 +42,16 @@ export function podViewFromTask(task: Task): ProviderPodView {
 
   const containers: ContainerView[] = [];
   const initContainers: ContainerView[] = [];
-  const initDone = (task.containers ?? [])
-    .filter((c) => podContainerName(c.name ?? '').kind === 'init')
-    .every((c) => c.lastStatus === 'STOPPED' && c.exitCode === 0);
+  const initDone = (task.containers ?? []).every((c) => {
+    const kind = podContainerName(c.name ?? '').kind;
+    if (kind === 'sidecar') return c.lastStatus === 'RUNNING' || c.lastStatus === 'STOPPED';
+    return kind === 'app' || (c.lastStatus === 'STOPPED' && c.exitCode === 0);
+  });
   for (const c of task.containers ?? []) {
     const { name, kind } = podContainerName(c.name ?? '');
     const view = containerView(c, name, containerState(c, task, stopped, kind === 'app' && !initDone, times));
-    (kind === 'init' ? initContainers : containers).push(view);
+    if (kind === 'sidecar') initContainers.push({ ...view, sidecar: true });
+    else (kind === 'init' ? initContainers : containers).push(view);
   }
 
   const phase = podPhase(status, task.stopCode, containers);
@@ -63,6 +66,7 @@ export function podViewFromTask(task: Task): ProviderPodView {
     containers,
     initContainers,
   };
+  if (task.desiredStatus === 'STOPPED' && !stopped) view.stopping = true;
   if (phase === 'Failed') {
     view.reason = task.stopCode ?? 'TaskStopped';
     view.message = task.stoppedReason;

@@ -111,22 +111,22 @@ export class MockProvider implements Provider, LogsProvider, StatsProvider, Exec
     const running = view.phase === 'Pending' || view.phase === 'Running';
     if (running && stop !== undefined && stop.gracePeriodSeconds > 0) {
       if (instance.stopRequestedAtMs !== undefined) return;
-      try {
-        await this.options.table.updateEntity(
-          {
-            partitionKey: instance.node,
-            rowKey: instance.id,
-            stopRequestedAtMs: nowMs,
-            stopGraceMs: stop.gracePeriodSeconds * 1000,
-          },
-          'Merge',
-          { etag: (instance as MockInstance & { etag?: string }).etag ?? '*' },
-        );
-      } catch (err) {
-        // Another call stopped it first (or removed it): its stop stands.
-        if (!isTableStatus(err, 412) && !isTableStatus(err, 404)) throw err;
+      const stopping = { stopRequestedAtMs: nowMs, stopGraceMs: stop.gracePeriodSeconds * 1000 };
+      const after = mockPodView({ ...instance, ...stopping }, this.options.startDelayMs, nowMs);
+      // Containers that exit at once on SIGTERM leave nothing to wait for: removed now.
+      if (after.phase === 'Pending' || after.phase === 'Running') {
+        try {
+          await this.options.table.updateEntity(
+            { partitionKey: instance.node, rowKey: instance.id, ...stopping },
+            'Merge',
+            { etag: (instance as MockInstance & { etag?: string }).etag ?? '*' },
+          );
+        } catch (err) {
+          // Another call stopped it first (or removed it): its stop stands.
+          if (!isTableStatus(err, 412) && !isTableStatus(err, 404)) throw err;
+        }
+        return;
       }
-      return;
     }
     // Kept first, so that the output of a deleted instance stays readable (logs --previous).
     await keepEnded(this.options.table, instance, nowMs);
