@@ -12,7 +12,8 @@ export function tracedProvider<P extends Provider>(provider: P): P {
   const wrapped = new Map<string, unknown>();
   return new Proxy(provider, {
     get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+      // Read on the provider itself, so that getters using its private fields work.
+      const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function' || typeof property === 'symbol' || property === 'constructor')
         return value;
       let traced = wrapped.get(property);
