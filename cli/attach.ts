@@ -12,6 +12,11 @@
  * nodes that identity, `identity: 'service-account'` is the weaker fallback: an expiring token of
  * the funclet ServiceAccount, renewed by the functions too. The kubeconfig holds private keys or a
  * token: it is written to the store only, never printed, never logged.
+ *
+ * infra/k8s is the Helm chart infra/helm/funclet rendered (cli/chart.ts), so attach installs the
+ * chart's objects; `chartValues` gives the chart the values that make the same objects for this
+ * cluster, for operators who install the cluster side with Helm and let attach issue the
+ * credential only.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -32,6 +37,7 @@ import {
 } from './identity.ts';
 import { applyManifests, k8sManifestDir, readManifests } from './manifests.ts';
 import { minSecretLength, RelaySetting } from './relay.ts';
+import type { ChartValues } from './chart.ts';
 import { apiServerEndpoints, narrowedRelayPolicy } from './relayNetworkPolicy.ts';
 import { caPemOf } from './serviceAccount.ts';
 
@@ -161,7 +167,45 @@ export async function runAttach(options: AttachOptions): Promise<AttachResult> {
   return { kubeconfig, credential, relay: relayResult };
 }
 
-function checkedNodes(options: AttachOptions): string[] {
+/**
+ * The chart's values for what runAttach would install in this cluster: the nodes, the credential
+ * kind, the relay (image, webhook URL, secret and key) and the NetworkPolicy narrowed to the API
+ * server's endpoints. Reads the cluster, changes nothing in it. The values hold the webhook secret
+ * when the relay is asked for: keep them as a secret.
+ */
+export async function chartValues(options: Omit<AttachOptions, 'store' | 'out'>): Promise<ChartValues> {
+  const nodes = checkedNodes(options);
+  const relay = relayRequest(options, nodes);
+  const admin = new KubeConfig();
+  admin.loadFromString(options.adminKubeconfigText);
+  if (options.adminContext !== undefined) admin.setCurrentContext(options.adminContext);
+  const apiServer = await apiServerEndpoints(admin);
+  const policy = narrowedRelayPolicy(relayNetworkPolicyManifest(), apiServer, options.functionAppCidrs);
+  const cidrs = (rule: number) =>
+    (policy.spec?.egress?.[rule]?.to ?? []).flatMap((peer) => (peer.ipBlock ? [peer.ipBlock.cidr] : []));
+  return {
+    nodes,
+    credential: options.identity ?? 'node',
+    relay: relay
+      ? {
+          enabled: true,
+          image: relay.image,
+          webhook: {
+            url: relay.webhookUrl,
+            secret: relay.webhookSecret,
+            ...(relay.functionKey === undefined ? {} : { functionKey: relay.functionKey }),
+          },
+        }
+      : { enabled: false },
+    networkPolicy: {
+      enabled: true,
+      apiServer: { cidrs: cidrs(1), port: apiServer.port },
+      ...(options.functionAppCidrs?.length ? { functionAppCidrs: cidrs(2) } : {}),
+    },
+  };
+}
+
+function checkedNodes(options: AttachOptions | Omit<AttachOptions, 'store' | 'out'>): string[] {
   const nodes = [...new Set(options.nodes)];
   const bad = nodes.filter((n) => !nodeName.test(n));
   if (nodes.length === 0)
@@ -180,7 +224,10 @@ export interface RelayRequest {
 }
 
 /** The relay's inputs, all or none, checked before anything touches the cluster. */
-function relayRequest(options: AttachOptions, nodes: string[]): RelayRequest | undefined {
+function relayRequest(
+  options: AttachOptions | Omit<AttachOptions, 'store' | 'out'>,
+  nodes: string[],
+): RelayRequest | undefined {
   const given = { webhookUrl: options.webhookUrl, webhookSecret: options.webhookSecret };
   const missing = Object.entries(given).filter(([, v]) => v === undefined || v === '');
   if (missing.length === 2) return undefined;

@@ -8,7 +8,7 @@
  *
  * Each command's module is loaded only when it runs, so the relay image never loads the local run.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,13 +28,16 @@ commands:
   attach --node NAME... (--key-vault-secret URI | --out FILE) [--kubeconfig PATH]
          [--context NAME] [--identity node|service-account] [--certificate-expiration-seconds N]
          [--token-expiration-seconds N] [--webhook-url URL --relay-image IMAGE]
-         [--function-app-cidr CIDR...]
+         [--function-app-cidr CIDR...] [--helm-values FILE]
                         with an admin kubeconfig: install infra/k8s, issue each virtual node its
                         system:node: certificate (or the ServiceAccount fallback's token) and
                         write the kubeconfig for FUNCLET_KUBECONFIG to the vault secret (or a
                         file, mode 0600); it is never printed. With the webhook options also the
                         relay (its secret from $FUNCLET_WEBHOOK_SECRET, the function key from the
-                        URL's ?code= or $FUNCLET_FUNCTION_KEY)
+                        URL's ?code= or $FUNCLET_FUNCTION_KEY). With --helm-values it changes
+                        nothing: it writes the values of the Helm chart infra/helm/funclet that
+                        make the same objects in this cluster (mode 0600: they hold the webhook
+                        secret), for \`helm upgrade --install\`; attach then issues the credential
 `;
 
 function untilSignal(): Promise<void> {
@@ -78,25 +81,19 @@ async function main(argv: string[]): Promise<number> {
           node: { type: 'string', multiple: true },
           'relay-image': { type: 'string' },
           'function-app-cidr': { type: 'string', multiple: true },
+          'helm-values': { type: 'string' },
         },
       });
-      const { runAttach } = await import('./attach.ts');
+      const { chartValues, runAttach } = await import('./attach.ts');
       const { fileKubeconfigStore, keyVaultKubeconfigStore } =
         await import('../core/kube/kubeconfigStore.ts');
       const identity = values.identity;
       if (identity !== 'node' && identity !== 'service-account')
         throw new Error(`--identity must be node or service-account, not ${identity}`);
-      const vaultSecret = values['key-vault-secret'];
-      if ((vaultSecret === undefined) === (values.out === undefined))
-        throw new Error(
-          'give one of --key-vault-secret URI and --out FILE: the kubeconfig holds keys and is never printed',
-        );
-      const store =
-        vaultSecret !== undefined ? keyVaultKubeconfigStore(vaultSecret) : fileKubeconfigStore(values.out!);
       const seconds = (v: string | undefined) => (v === undefined ? undefined : Number(v));
       const kubeconfigPath =
         values.kubeconfig ?? process.env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
-      await runAttach({
+      const common = {
         adminKubeconfigText: readFileSync(kubeconfigPath, 'utf8'),
         adminContext: values.context,
         webhookUrl: values['webhook-url'],
@@ -106,10 +103,30 @@ async function main(argv: string[]): Promise<number> {
         functionKey: process.env.FUNCLET_FUNCTION_KEY,
         nodes: values.node ?? [],
         identity,
-        certificateExpirationSeconds: seconds(values['certificate-expiration-seconds']),
-        tokenExpirationSeconds: seconds(values['token-expiration-seconds']),
         relayImage: values['relay-image'],
         functionAppCidrs: values['function-app-cidr'],
+      } as const;
+      const helmValues = values['helm-values'];
+      if (helmValues !== undefined) {
+        writeFileSync(helmValues, JSON.stringify(await chartValues(common), null, 2) + '\n', { mode: 0o600 });
+        chmodSync(helmValues, 0o600);
+        process.stdout.write(
+          `wrote the chart's values to ${helmValues}; install with: helm upgrade --install funclet infra/helm/funclet --namespace default --values ${helmValues}\n` +
+            'then issue the credential: funclet attach with the same --node and --out or --key-vault-secret, without --webhook-url\n',
+        );
+        return 0;
+      }
+      const vaultSecret = values['key-vault-secret'];
+      if ((vaultSecret === undefined) === (values.out === undefined))
+        throw new Error(
+          'give one of --key-vault-secret URI and --out FILE: the kubeconfig holds keys and is never printed',
+        );
+      const store =
+        vaultSecret !== undefined ? keyVaultKubeconfigStore(vaultSecret) : fileKubeconfigStore(values.out!);
+      await runAttach({
+        ...common,
+        certificateExpirationSeconds: seconds(values['certificate-expiration-seconds']),
+        tokenExpirationSeconds: seconds(values['token-expiration-seconds']),
         store,
         out: (text) => process.stdout.write(text),
         log: (line) => process.stderr.write(`${line}\n`),

@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -21,7 +22,7 @@ import {
   RbacAuthorizationV1Api,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import { runAttach } from '../../cli/attach.ts';
+import { chartValues, runAttach } from '../../cli/attach.ts';
 import { chartDir, withValuesFile, type ChartValues } from '../../cli/chart.ts';
 import { relayOptionsFromEnv, runRelay } from '../../cli/relay.ts';
 import { relayServiceAccount, serviceAccountKubeconfig } from '../../cli/serviceAccount.ts';
@@ -35,6 +36,7 @@ import { kubeConfigFrom } from '../support/kube.ts';
 import { waitFor } from '../support/process.ts';
 
 const run = promisify(execFile);
+const funclet = fileURLToPath(new URL('../../cli/funclet.ts', import.meta.url));
 const node = 'vk-helm';
 const firstSecret = 'first-secret-'.padEnd(40, '0');
 const secondSecret = 'second-secret-'.padEnd(40, '1');
@@ -170,6 +172,56 @@ describe('helm install, upgrade and uninstall of the chart', { timeout: 600_000 
     }
   });
 
+  it('installs the values funclet attach renders for the cluster: the NetworkPolicy narrowed to its API server', async () => {
+    const rendered = await chartValues({
+      adminKubeconfigText: cluster.adminKubeconfig,
+      nodes: [node],
+      webhookUrl: receiver.url,
+      webhookSecret: firstSecret,
+      relayImage: 'example.azurecr.io/funclet-relay:test',
+    });
+    assert.match(await install(rendered), /STATUS: deployed/);
+    const policy = await kubeConfigFrom(cluster.adminKubeconfig)
+      .makeApiClient(NetworkingV1Api)
+      .readNamespacedNetworkPolicy({ namespace: 'funclet-system', name: 'funclet-relay' });
+    const port = Number(new URL(cluster.server).port);
+    const apiRule = policy.spec?.egress?.find((r) => r.ports?.some((p) => p.port === port));
+    assert.deepEqual(
+      apiRule?.to?.map((peer) => peer.ipBlock?.cidr),
+      ['127.0.0.1/32'],
+      JSON.stringify(policy.spec?.egress),
+    );
+  });
+
+  it('funclet attach --helm-values writes those values to a file only its owner can read, and prints no secret', async () => {
+    const file = join(helmHome, 'attach-values.json');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        funclet,
+        'attach',
+        '--kubeconfig',
+        cluster.adminKubeconfigPath,
+        '--node',
+        node,
+        '--webhook-url',
+        receiver.url,
+        '--relay-image',
+        'example.azurecr.io/funclet-relay:test',
+        '--helm-values',
+        file,
+      ],
+      { env: { ...process.env, FUNCLET_WEBHOOK_SECRET: firstSecret } },
+    );
+    assert.match(stdout, /helm upgrade --install funclet infra\/helm\/funclet --namespace default --values /);
+    assert.ok(!stdout.includes(firstSecret), 'the secret is not printed');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const written = JSON.parse(readFileSync(file, 'utf8')) as ChartValues;
+    assert.deepEqual(written.nodes, [node]);
+    assert.equal(written.relay?.webhook?.secret, firstSecret);
+    assert.deepEqual(written.networkPolicy?.apiServer?.cidrs, ['127.0.0.1/32']);
+  });
+
   it('takes funclet attach issuing the node credential over the install, and upgrades after it', async () => {
     const out = join(helmHome, 'functions.kubeconfig');
     const result = await runAttach({
@@ -207,7 +259,7 @@ describe('helm install, upgrade and uninstall of the chart', { timeout: 600_000 
     );
     assert.match(
       await helm(['history', 'funclet', '--namespace', 'default']),
-      /3\s+.*deployed\s+funclet-0\.1\.0/,
+      /4\s+.*deployed\s+funclet-0\.1\.0/,
     );
   });
 
