@@ -5,11 +5,11 @@
  */
 import { join } from 'node:path';
 import { localWebhookSecret } from '../../cli/eventPath.ts';
-import { runRelay } from '../../cli/relay.ts';
+import { KubeConfig } from '@kubernetes/client-node';
 import { relayServiceAccount, serviceAccountKubeconfig } from '../../cli/serviceAccount.ts';
 import { Setting } from '../../core/config.ts';
 import { createLogger } from '../../core/log.ts';
-import { defaultBatchMaxInFlight } from '../../core/relay/watcher.ts';
+import { defaultBatchMaxInFlight, startRelay } from '../../core/relay/watcher.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
 import { functionKubeconfig } from '../support/kube.ts';
 import { startFunctionProcess, type FunctionProcess } from './functionProcess.ts';
@@ -17,6 +17,8 @@ import type { BenchServices } from './services.ts';
 
 export interface FuncletNode {
   functions: FunctionProcess;
+  /** Batches the relay sent again after an attempt failed or timed out, so far. */
+  relayRetries(): number;
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,8 @@ export async function startFuncletNode(
     settings?: Record<string, string>;
     /** No relay (the resync alone carries the pods). */
     relay?: boolean;
+    /** The relay's per-attempt webhook timeout; its default (10 s) when absent. */
+    relayAttemptTimeoutMs?: number;
     cpuProfileDir?: string;
   },
 ): Promise<FuncletNode> {
@@ -49,21 +53,37 @@ export async function startFuncletNode(
     logFile: join(services.dir, `functions-${options.node}.log`),
     cpuProfileDir: options.cpuProfileDir,
   });
-  if (options.relay === false) return { functions, stop: () => functions.stop() };
+  if (options.relay === false) return { functions, relayRetries: () => 0, stop: () => functions.stop() };
   try {
-    const relay = await runRelay({
+    // The relay's watch and webhook sender as `funclet relay` runs them (cli/relay.ts adds its
+    // health and kubelet endpoints, which the benchmarks do not need), with its own token.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(
+      await serviceAccountKubeconfig(services.admin, relayServiceAccount, { expirationSeconds: 24 * 3600 }),
+    );
+    let retries = 0;
+    const relay = startRelay({
+      kubeConfig,
       nodes: [options.node],
       webhookUrl: functions.webhookUrl,
       secret,
-      port: 0,
-      maxInFlight: defaultBatchMaxInFlight,
-      kubeconfigText: await serviceAccountKubeconfig(services.admin, relayServiceAccount, {
-        expirationSeconds: 24 * 3600,
-      }),
-      logger: createLogger({ functionName: 'relay' }, { minLevel: 'error' }),
+      batchMaxInFlight: defaultBatchMaxInFlight,
+      ...(options.relayAttemptTimeoutMs !== undefined
+        ? { webhookAttemptTimeoutMs: options.relayAttemptTimeoutMs }
+        : {}),
+      logger: createLogger(
+        { functionName: 'relay' },
+        {
+          minLevel: 'warn',
+          sink: (_level, line) => {
+            if (line.includes('did not take a batch of pokes; retrying')) retries++;
+          },
+        },
+      ),
     });
     return {
       functions,
+      relayRetries: () => retries,
       async stop() {
         await relay.stop();
         await functions.stop();

@@ -9,6 +9,7 @@
  *   --pods 200,1000   compare: the Deployment sizes          --rounds 3   compare: rounds per size
  *   --cpu-prof DIR    compare: a CPU profile of the function process, written into DIR
  *   --nodes upstream,funclet,floor   compare: which nodes run (all by default)
+ *   --relay-timeout-ms 10000   compare: the relay's per-attempt webhook timeout (its default otherwise)
  *   --sizes 1000,5000 resync   --steady 200 --burst 1000 events   --runs 10 --follow 20 logs, exec, coldstart
  */
 import { resolve } from 'node:path';
@@ -58,6 +59,9 @@ try {
     const { rows, ratios, goals, requests } = await benchCompare(services, {
       sizes: list('pods', '200,1000'),
       rounds: number('rounds', 3),
+      relayAttemptTimeoutMs: settings.has('relay-timeout-ms')
+        ? number('relay-timeout-ms', 10_000)
+        : undefined,
       nodes: settings.has('nodes') ? text('nodes', '').split(',') : undefined,
       cpuProfileDir: profile === undefined ? undefined : resolve(profile || 'bench-profiles'),
       log,
