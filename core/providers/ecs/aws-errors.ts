@@ -66,6 +66,28 @@ export function isThrottle(err: unknown): boolean {
   );
 }
 
+/**
+ * Exception names AWS services use for a failure on their side (HTTP 500 or 503), which AWS asks
+ * callers to retry: the SDK's own standard retry strategy, switched off here, retries them.
+ */
+const serverFaultNames: ReadonlySet<string> = new Set([
+  'InternalFailure',
+  'InternalServerError',
+  'InternalServerException',
+  'ServerException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+]);
+
+/** A transient failure on AWS's side (5xx): worth the same call again shortly. */
+export function isServerFault(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || err instanceof FuncletError) return false;
+  const status = (err as AwsErrorShape).$metadata?.httpStatusCode;
+  return (
+    serverFaultNames.has(awsErrorName(err) ?? '') || (status !== undefined && status >= 500 && status <= 504)
+  );
+}
+
 /** `doing` says what was being attempted, for which pod: "running the ECS task for pod ns/name". */
 export function classifyAwsError(err: unknown, doing: string): Error {
   if (err instanceof FuncletError) return err;

@@ -1,5 +1,5 @@
 /**
- * Retrying throttled AWS calls inside a time budget. The SDK's own retries are switched off for
+ * Retrying throttled AWS calls, and those AWS failed on its side (5xx), inside a time budget. The SDK's own retries are switched off for
  * the ECS and Logs clients so that this is the only retry loop, its sleep injectable for tests and
  * its budget bounded so that a function invocation never waits out a long throttle: past the
  * budget the caller gets a ThrottledError and the reconcile engine tries again later.
@@ -7,7 +7,7 @@
 import { ThrottledError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { recordProviderThrottle } from '../../telemetry/metrics.ts';
-import { classifyAwsError, isThrottle } from './aws-errors.ts';
+import { classifyAwsError, isServerFault, isThrottle } from './aws-errors.ts';
 
 export interface RetryPolicy {
   /** Calls in all, the first included. */
@@ -39,7 +39,8 @@ export function awsCaller(policy: RetryPolicy = defaultRetryPolicy, logger?: Log
 
 /**
  * Exponential backoff with "equal jitter": the n-th wait is between half and all of
- * min(maxDelay, base * 2^(n-1)). Errors other than throttling are classified and thrown at once.
+ * min(maxDelay, base * 2^(n-1)). Throttling and server faults (5xx) are retried; other errors are
+ * classified and thrown at once.
  */
 export async function callWithRetry<T>(
   doing: string,
@@ -52,17 +53,25 @@ export async function callWithRetry<T>(
     try {
       return await op();
     } catch (err) {
-      if (!isThrottle(err)) throw classifyAwsError(err, doing);
-      recordProviderThrottle('ecs', doing);
+      const throttled = isThrottle(err);
+      // A 5xx is retried as the SDK would; every call Funclet makes is safe to repeat (RunTask
+      // carries a client token).
+      if (!throttled && !isServerFault(err)) throw classifyAwsError(err, doing);
+      if (throttled) recordProviderThrottle('ecs', doing);
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       const delay = Math.round(ceiling / 2 + policy.random() * (ceiling / 2));
       if (attempt >= policy.maxAttempts || slept + delay > policy.budgetMs) {
+        if (!throttled) throw classifyAwsError(err, doing);
         throw new ThrottledError(`${doing}: AWS is throttling requests; gave up after ${attempt} attempts`, {
           cause: err,
           retryAfterMs: ceiling,
         });
       }
-      logger?.info('retrying a throttled AWS call', { action: doing, attempt, waitMs: delay });
+      logger?.info(throttled ? 'retrying a throttled AWS call' : 'retrying an AWS server error', {
+        action: doing,
+        attempt,
+        waitMs: delay,
+      });
       await policy.sleep(delay);
       slept += delay;
     }

@@ -91,6 +91,19 @@ void describe('the ECS provider when ECS answers with errors', () => {
     await assert.rejects(provider([]).health(), ThrottledError);
   });
 
+  void it('retries a call ECS failed on its side (503), then gives up without calling it throttling', async () => {
+    answer = { status: 503, type: 'ServiceUnavailableException' };
+    targets.length = 0;
+    const slept: number[] = [];
+    await assert.rejects(provider(slept).getPod(ref), (err: unknown) => {
+      assert.ok(!(err instanceof ThrottledError));
+      assert.match((err as Error).message, /^describing ECS task .*: ServiceUnavailableException: /);
+      return true;
+    });
+    assert.equal(targets.length, 4);
+    assert.deepEqual(slept, [100, 200, 400]);
+  });
+
   void it('classifies other errors without retrying them', async () => {
     answer = { status: 400, type: 'ClusterNotFoundException' };
     targets.length = 0;

@@ -43,7 +43,7 @@ function failing(errors: Error[], result = 'ok'): { op: () => Promise<string>; c
   };
 }
 
-void describe('calling AWS with throttling retries', () => {
+void describe('calling AWS with retries of throttling and server faults', () => {
   void it('retries a throttled call with growing, jittered waits and returns its result', async () => {
     const p = policy();
     const { op, calls } = failing([
@@ -81,6 +81,31 @@ void describe('calling AWS with throttling retries', () => {
     await assert.rejects(callWithRetry('x', op, p), ThrottledError);
     // 75 ms fits the 200 ms budget; the next 150 ms would not.
     assert.deepEqual(p.slept, [75]);
+    assert.equal(calls(), 2);
+  });
+
+  void it('retries a call AWS failed on its side (500, 503) and returns its result', async () => {
+    const p = policy();
+    const { op, calls } = failing([
+      awsError('InternalFailure', 500),
+      awsError('ServiceUnavailableException', 503),
+      awsError('Unnamed', 502),
+    ]);
+    assert.equal(await callWithRetry('listing RUNNING ECS tasks', op, p), 'ok');
+    assert.equal(calls(), 4);
+    assert.deepEqual(p.slept, [75, 150, 300]);
+  });
+
+  void it('gives up on server faults after the last attempt with the classified error, not a throttle', async () => {
+    const p = policy({ maxAttempts: 2 });
+    const fault = awsError('ServiceUnavailable', 503);
+    const { op, calls } = failing([fault, fault, fault]);
+    await assert.rejects(callWithRetry('stopping ECS task t', op, p), (err: unknown) => {
+      assert.ok(err instanceof FuncletError && !(err instanceof ThrottledError));
+      assert.equal(err.message, 'stopping ECS task t: ServiceUnavailable: ServiceUnavailable happened');
+      assert.equal(err.cause, fault);
+      return true;
+    });
     assert.equal(calls(), 2);
   });
 
