@@ -35,10 +35,12 @@ import { freshRuntimes, functionSettings } from '../support/functions.ts';
 import { createPodNamespace, functionKubeconfig, testAdmin } from '../support/kube.ts';
 import {
   describeViolations,
+  Invariant,
   podInvariantViolations,
   type ExpectedPhase,
   type Violation,
 } from '../support/podInvariants.ts';
+import { resolvedContainer, resolvedPod } from '../support/resolvedPod.ts';
 import { keepNodeReady } from '../support/virtualNode.ts';
 
 type Invocation = 'resync' | 'poke';
@@ -49,6 +51,11 @@ interface Scenario {
   /** Brings a new pod on the worker's node to where the scenario starts. */
   prepare: (w: Worker, pod: string) => Promise<void>;
   expect: ExpectedPhase;
+  /**
+   * What the relay pokes with: a watch event for a change in the API server, a recheck (which
+   * podEvents asks for while a pod settles) for a change only the provider saw.
+   */
+  poke: 'ADDED' | 'MODIFIED' | 'RECHECK';
   /** The pod asks for what the provider cannot run. */
   refused?: boolean;
 }
@@ -115,7 +122,14 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
       (await core.listNamespacedPod({ namespace, fieldSelector: `metadata.name=${name}` })).items[0];
 
     /** One invocation through the composition root of `runtime`; a crash ends it, anything else fails the test. */
-    async function invoke(kind: Invocation, runtime: Runtime, w: Worker, name: string, uid: string) {
+    async function invoke(
+      kind: Invocation,
+      runtime: Runtime,
+      w: Worker,
+      name: string,
+      uid: string,
+      type: Poke['type'] = 'MODIFIED',
+    ) {
       const deps = await podDeps(
         runtime,
         runtime.config.nodes.find((n) => n.name === w.node)!,
@@ -129,7 +143,7 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
         // What the relay sends for the pod as it is now.
         const pod = await readPod(name);
         const poke: Poke = pod
-          ? { type: 'MODIFIED', namespace, name, uid, resourceVersion: pod.metadata!.resourceVersion! }
+          ? { type, namespace, name, uid, resourceVersion: pod.metadata!.resourceVersion! }
           : { type: 'DELETED', namespace, name, uid, resourceVersion: '0' };
         await handlePokes(deps, [poke], 4);
       } catch (err) {
@@ -160,7 +174,13 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
     }
 
     const scenarios: Scenario[] = [
-      { name: 'create', restartPolicy: 'Always', prepare: () => Promise.resolve(), expect: 'Running' },
+      {
+        name: 'create',
+        restartPolicy: 'Always',
+        prepare: () => Promise.resolve(),
+        expect: 'Running',
+        poke: 'ADDED',
+      },
       {
         name: 'status',
         restartPolicy: 'Always',
@@ -169,6 +189,7 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
           w.offsetMs += 1000;
         },
         expect: 'Running',
+        poke: 'RECHECK',
       },
       {
         name: 'restart',
@@ -178,6 +199,7 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
           await endContainer(w, name);
         },
         expect: 'Running',
+        poke: 'RECHECK',
       },
       {
         name: 'delete',
@@ -187,12 +209,14 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
           await core.deleteNamespacedPod({ name, namespace });
         },
         expect: 'gone',
+        poke: 'MODIFIED',
       },
       {
         name: 'refused',
         restartPolicy: 'Never',
         prepare: () => Promise.resolve(),
         expect: 'Failed',
+        poke: 'ADDED',
         refused: true,
       },
     ];
@@ -246,18 +270,80 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
       const uid = created.metadata!.uid!;
       await s.prepare(w, name);
       const recorder = new CallRecorder(plan);
-      await invoke(kind, crashingRuntime(w.runtime(), recorder), w, name, uid);
+      await invoke(kind, crashingRuntime(w.runtime(), recorder), w, name, uid, s.poke);
       let found: Violation[] = [];
+      /** A record naming an instance that does not exist must not outlive one resync. */
+      let lingering: Violation[] = [];
       for (let pass = 1; pass <= settlePasses; pass++) {
         // Past any creation claim the crash left: the next invocation may take it over.
         w.offsetMs += creationClaimTtlMs + 1000;
-        await invoke(pass === 1 ? kind : 'resync', w.runtime(), w, name, uid);
+        const next = pass === 1 ? kind : 'resync';
+        await invoke(next, w.runtime(), w, name, uid, s.poke);
         found = await violations(w, name, s.expect);
+        if (next === 'resync' && lingering.length === 0 && pass <= 2) {
+          lingering = found
+            .filter((v) => v.invariant === Invariant.recordMatchesProvider)
+            .map((v) => ({ ...v, detail: `${v.detail}, after a resync` }));
+        }
         if (found.length === 0) break;
       }
       await remove(w, name, uid);
-      return { calls: recorder.calls, crashed: recorder.crashed, violations: found };
+      return { calls: recorder.calls, crashed: recorder.crashed, violations: [...lingering, ...found] };
     }
+
+    it('reports what breaks the invariants: a pod without its instance, an instance without its pod, a record naming a missing instance, a deleted pod still there', async () => {
+      const w = workerOn[0]!;
+      const [bare, kept] = await Promise.all(
+        ['bare', 'kept'].map(async (name) => {
+          const body = podBody(w.node, name, scenarios[0]!);
+          return (await core.createNamespacedPod({ namespace, body })).metadata!.uid!;
+        }),
+      );
+      const p = await provider(w);
+      const orphan = await p.createPod(
+        resolvedPod({
+          namespace,
+          name: 'orphan',
+          node: w.node,
+          containers: [resolvedContainer({ name: 'c' })],
+        }),
+      );
+      const records = new PodRecords(await w.observer.tables.table('pods'));
+      const missing = providerName === 'mock' ? `${w.node}:${bare}-0` : `${namespace}-bare-00000000`;
+      await records.save({
+        node: w.node,
+        uid: bare!,
+        namespace,
+        name: 'bare',
+        providerId: missing,
+        attempt: 0,
+      });
+      const found = await podInvariantViolations({
+        kube: w.observer.kubeFor(w.node),
+        provider: p,
+        records,
+        node: w.node,
+        expect: new Map([
+          [`${namespace}/bare`, 'Running'],
+          [`${namespace}/kept`, 'gone'],
+        ]),
+      });
+      await remove(w, 'bare', bare!);
+      await remove(w, 'kept', kept!);
+      await p.deletePod(orphan);
+      assert.deepEqual(
+        found.map((v) => `${v.pod} ${v.invariant}`).sort(),
+        [
+          `${namespace}/bare ${Invariant.expectedPhase}`,
+          `${namespace}/bare ${Invariant.instanceForRunningPod}`,
+          `${namespace}/bare ${Invariant.recordMatchesProvider}`,
+          `${namespace}/kept ${Invariant.deletedPodGone}`,
+          `${namespace}/orphan ${Invariant.noOrphanInstance}`,
+        ].sort(),
+        describeViolations(found),
+      );
+      assert.deepEqual(await violations(w, 'bare', 'gone'), [], 'the node is clean again');
+    });
 
     it('keeps every invariant after a crash at each external call of every scenario, both ways in', async () => {
       let points = 0;
@@ -267,10 +353,12 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
         violationCount += found.length;
         if (found.length > 0) failures.push(`${point}:\n${describeViolations(found)}`);
       };
+      const breakdown: string[] = [];
       for (const s of scenarios) {
         for (const kind of ['resync', 'poke'] as const) {
           // Uncrashed, it must settle too; it counts the calls to crash at.
           const baseline = await crashPoint(workerOn[0]!, s, kind);
+          const before = points;
           note(`${s.name} by ${kind}, uncrashed`, baseline.violations);
           const plans = baseline.calls.flatMap((_, i) =>
             (['before', 'after'] as const).map((mode) => ({ at: i + 1, mode })),
@@ -286,9 +374,11 @@ for (const providerName of ['mock', 'aci'] as const satisfies readonly ProviderN
               }
             }),
           );
+          breakdown.push(`${s.name} by ${kind} ${points - before} (${baseline.calls.length} calls)`);
         }
       }
       process.stdout.write(`${providerName}: ${points} crash points, ${violationCount} violations\n`);
+      process.stdout.write(`${providerName} crash points: ${breakdown.join(', ')}\n`);
       assert.ok(points > 0, 'crash points were exercised');
       assert.equal(violationCount, 0, failures.join('\n'));
     });
