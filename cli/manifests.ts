@@ -9,7 +9,11 @@ import {
 } from '@kubernetes/client-node';
 import { apiStatus } from '../core/kube/errors.ts';
 
-/** infra/k8s: the namespace, ServiceAccounts and least-privilege RBAC Funclet needs in a cluster. */
+/**
+ * infra/k8s: the namespace, ServiceAccounts and least-privilege RBAC Funclet needs in a cluster,
+ * the relay and its NetworkPolicy, as the Helm chart infra/helm/funclet renders them
+ * (cli/chart.ts; test/infra/helm.test.ts checks they are current).
+ */
 export const k8sManifestDir = fileURLToPath(new URL('../infra/k8s/', import.meta.url));
 
 /**
