@@ -14,6 +14,8 @@ export interface FaultContext {
   random: () => number;
   seed: number;
   tally: PokeTally;
+  /** Faults of these kinds that happened: restarts, relay kills, podResync pairs fired. */
+  landed: { restarts: number; relayKills: number; doubledResyncs: number };
 }
 
 export interface Fault {
@@ -76,7 +78,11 @@ export const faults = {
   etcd: {
     name: 'etcd restart',
     instant: true,
-    start: (ctx) => ctx.restartEtcd?.() ?? Promise.reject(new Error('this run cannot restart etcd')),
+    start: async (ctx) => {
+      if (!ctx.restartEtcd) throw new Error('this run cannot restart etcd');
+      await ctx.restartEtcd();
+      ctx.landed.restarts++;
+    },
     stop: nothing,
   },
   azurite: {
@@ -86,7 +92,10 @@ export const faults = {
   },
   relay: {
     name: 'relay killed, restarted later',
-    start: (ctx) => ctx.world.killRelay(),
+    start: async (ctx) => {
+      await ctx.world.killRelay();
+      ctx.landed.relayKills++;
+    },
     stop: (ctx) => ctx.world.startRelay(),
   },
   webhook503: {
@@ -129,9 +138,10 @@ export const faults = {
     start: (ctx) => Promise.resolve(ctx.world.moto.failShare(0.5, ctx.seed)),
     stop: (ctx) => Promise.resolve(ctx.world.moto.failShare(0, ctx.seed)),
   },
-  doubleResync: looping('podResync twice at once', 2000, ({ world }) =>
-    Promise.all([world.resync(), world.resync()]),
-  ),
+  doubleResync: looping('podResync twice at once', 2000, async ({ world, landed }) => {
+    landed.doubledResyncs++;
+    await Promise.all([world.resync(), world.resync()]);
+  }),
   pokes: looping('duplicated, reordered, replayed, forged pokes', 1500, (ctx) =>
     sendUnwantedPokes(ctx.world, ctx.random, ctx.tally),
   ),

@@ -4,7 +4,7 @@
  * node, prints one table, and stops everything. Exits 1 when any row shows a duplicate, an
  * orphan, a lost pod, a stale record or an accepted forgery, or did not settle.
  *
- *   node test/faults/run.ts [seed=N] [window=SECONDS] [settle=SECONDS] [azurite=SECONDS] [resync=SECONDS] [only=key,key]
+ *   node test/faults/run.ts [seed=N] [window=SECONDS] [settle=SECONDS] [azurite=SECONDS] [resync=SECONDS] [only=key,key] [keep=1]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,11 +88,11 @@ try {
   for (const row of rows.filter((r) => r.unsettled.length > 0))
     process.stdout.write(`\n${row.fault}, not settled:\n  ${row.unsettled.join('\n  ')}\n`);
   code = rows.some(rowFailed) ? 1 : 0;
-  if (code !== 0) log(`function and relay logs kept in ${logFile}`);
 } catch (err) {
   log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
 } finally {
   await teardown();
-  if (code === 0) rmSync(dir, { recursive: true, force: true });
+  if (code === 0 && arg('keep') === undefined) rmSync(dir, { recursive: true, force: true });
+  else log(`logs kept in ${dir}`);
 }
 process.exit(code);

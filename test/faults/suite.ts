@@ -51,7 +51,20 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
       random,
       seed: options.seed,
       tally,
+      landed: { restarts: 0, relayKills: 0, doubledResyncs: 0 },
     };
+    // Every fault that landed, of every kind: failed calls, dropped requests, restarts, pokes sent.
+    const injected = () =>
+      [429, 500, 503].reduce((n, status) => n + world.aci.countRequests({ status }), 0) +
+      world.moto.counts.failed +
+      world.tables.counts.dropped +
+      world.counts.webhookRefused +
+      ctx.landed.restarts +
+      ctx.landed.relayKills +
+      ctx.landed.doubledResyncs +
+      tally.forged +
+      tally.repeated +
+      tally.lying;
     const plan: { fault: Fault; windowMs: number }[] = options.faults.map((key) => ({
       fault: faults[key],
       windowMs: options.windows?.[key] ?? options.windowMs,
@@ -78,6 +91,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
       const startedAtMs = Date.now();
       const forgedBefore = tally.forgedAccepted;
       const sentBefore = tally.forged;
+      const injectedBefore = injected();
       let stepping = true;
       const steps = (async () => {
         while (stepping) {
@@ -96,6 +110,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
       let violations: Violation[] = [];
       let unsettled: string[] = [];
       let settledAtMs: number | undefined;
+      let lastReportMs = Date.now();
       while (Date.now() - stoppedAtMs < options.settleLimitMs) {
         try {
           unsettled = await w.unsettled();
@@ -106,6 +121,11 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
           }
         } catch (err) {
           unsettled = [`checking failed: ${String(err)}`];
+        }
+        if (Date.now() - lastReportMs >= 10_000) {
+          lastReportMs = Date.now();
+          const now = [...unsettled, ...violations.map((v) => `${v.pod}: ${v.invariant}: ${v.detail}`)];
+          log(`  ${Math.round((Date.now() - stoppedAtMs) / 1000)} s: ${now.slice(0, 4).join('; ')}`);
         }
         await new Promise((r) => setTimeout(r, 2000));
       }
@@ -129,6 +149,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<FaultRow[]> 
         staleRecords: pods(Invariant.recordMatchesProvider, Invariant.noOrphanRecord),
         forgedAccepted: tally.forgedAccepted - forgedBefore,
         forgedSent: tally.forged - sentBefore,
+        injected: injected() - injectedBefore,
         settleMs: settledAtMs === undefined ? undefined : settledAtMs - stoppedAtMs,
         unsettled: settledAtMs === undefined ? unsettled : [],
       };

@@ -1,6 +1,8 @@
 /** One row of the fault suite's table, and the table as `npm run faults` prints it. */
 export interface FaultRow {
   fault: string;
+  /** Faults that landed: calls failed, requests dropped or refused, restarts, pokes sent. */
+  injected: number;
   /** Distinct pods with any change from the fault's start until the state settled. */
   podsTouched: number;
   /** Pods with more than one live instance once settled. */
@@ -32,6 +34,7 @@ export function rowFailed(row: FaultRow): boolean {
 export function formatTable(rows: readonly FaultRow[]): string {
   const header = [
     'fault',
+    'injected',
     'pods touched',
     'duplicates',
     'orphans',
@@ -42,6 +45,7 @@ export function formatTable(rows: readonly FaultRow[]): string {
   ];
   const cells = rows.map((r) => [
     r.fault,
+    String(r.injected),
     String(r.podsTouched),
     String(r.duplicates),
     String(r.orphans),

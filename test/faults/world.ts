@@ -52,6 +52,8 @@ export interface World {
   webhookUrl: string;
   secret: string;
   setWebhook(mode: WebhookMode): void;
+  /** podEvents requests refused or left unanswered so far. */
+  readonly counts: { webhookRefused: number };
   /** The relay's latest requests that podEvents served, oldest first. */
   sent(): readonly SentRequest[];
   killRelay(): Promise<void>;
@@ -126,7 +128,9 @@ export async function startWorld(options: { logFile?: string; seed: number }): P
     let changed = new Promise<void>((resolve) => (modeChanged = resolve));
     const sent: SentRequest[] = [];
     const handler = podEventsHandler(runtimes);
+    const counts = { webhookRefused: 0 };
     const switched: HttpFunction = async (request, context) => {
+      if (mode !== 'serve') counts.webhookRefused++;
       if (mode === 'unavailable') return { status: 503, jsonBody: { error: 'podEvents unavailable' } };
       if (mode === 'silent') {
         // Never answers while the fault lasts; the caller has long given up by then.
@@ -194,6 +198,7 @@ export async function startWorld(options: { logFile?: string; seed: number }): P
       tables,
       webhookUrl,
       secret,
+      counts,
       setWebhook(next) {
         mode = next;
         modeChanged();
