@@ -5,7 +5,7 @@
  * --kubelet-certificate-authority; metrics-server needs --kubelet-insecure-tls or a CA for it.
  */
 import { webcrypto } from 'node:crypto';
-import { x509 } from '../util/x509.ts';
+import { x509, type X509Crypto } from '../util/x509.ts';
 
 export interface ServingCertificate {
   certPem: string;
@@ -35,7 +35,7 @@ export async function selfSignedServingCertificate(
         new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: address }]),
       ],
     },
-    webcrypto as unknown as Crypto,
+    webcrypto as unknown as X509Crypto,
   );
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8)
