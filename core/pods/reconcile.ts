@@ -296,6 +296,7 @@ async function startInstance(
   const outcome = await postStatus(deps, pod, view, {
     record: instanceRecord,
     nowMs,
+    startedFromSpec: true,
     ...(keepsRunning ? { phase: 'Running' } : view ? {} : { phase: 'Pending' }),
   });
   await deps.records.save({

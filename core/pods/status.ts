@@ -2,6 +2,7 @@ import type { V1ContainerState, V1ContainerStatus, V1Pod, V1PodStatus } from '@k
 import type { ContainerState, ContainerView, PodPhase, ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
 import { podConditions } from './conditions.ts';
+import { reportedResources, resizeCondition, resizePendingCondition } from './resize.ts';
 
 /** Extra facts about the pod that the provider does not know. */
 export interface StatusContext {
@@ -15,6 +16,8 @@ export interface StatusContext {
   waiting?: { reason: string; message?: string };
   /** The containers' lastState, when not the record's (during a restart back-off: the ended instance). */
   lastTerminations?: Record<string, ContainerState>;
+  /** The instance was just started from the spec as it is now: its resources are the spec's (resize.ts). */
+  startedFromSpec?: boolean;
 }
 
 /**
@@ -26,13 +29,17 @@ export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: St
   const lastTerminations = ctx.lastTerminations ?? parseTerminations(ctx.record?.lastTermination);
   const attempt = ctx.record?.attempt ?? 0;
   const containerStatuses = (pod.spec?.containers ?? []).map((c) =>
-    containerStatus(
-      c.name,
-      c.image ?? '',
-      view?.containers.find((v) => v.name === c.name),
-      attempt,
-      lastTerminations[c.name],
-      ctx,
+    withResources(
+      pod,
+      containerStatus(
+        c.name,
+        c.image ?? '',
+        view?.containers.find((v) => v.name === c.name),
+        attempt,
+        lastTerminations[c.name],
+        ctx,
+      ),
+      ctx.startedFromSpec === true,
     ),
   );
   const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) =>
@@ -55,7 +62,14 @@ export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: St
     initContainerStatuses,
     hasInstance: view !== undefined || (ctx.record?.providerId !== undefined && ctx.verdict === undefined),
     nowMs: ctx.nowMs,
-  });
+  }).filter((c) => c.type !== resizePendingCondition);
+  const resize = resizeCondition(
+    pod,
+    containerStatuses,
+    phase === 'Succeeded' || phase === 'Failed',
+    ctx.nowMs,
+  );
+  if (resize !== undefined) conditions.push(resize);
 
   const status: V1PodStatus = {
     phase,
@@ -63,6 +77,7 @@ export function podStatus(pod: V1Pod, view: ProviderPodView | undefined, ctx: St
     containerStatuses,
     ...(initContainerStatuses.length > 0 ? { initContainerStatuses } : {}),
     ...(pod.status?.qosClass ? { qosClass: pod.status.qosClass } : {}),
+    ...(resize !== undefined ? { resize: 'Infeasible' } : {}),
   };
   const startedAtMs = ctx.record?.startedAtMs ?? view?.startedAtMs;
   if (startedAtMs !== undefined) status.startTime = new Date(startedAtMs);
@@ -117,6 +132,12 @@ function containerStatus(
       : {}),
     ...(view?.containerId ? { containerID: view.containerId } : {}),
   };
+}
+
+/** The resources a container reports: those its instance was started with (resize.ts). */
+function withResources(pod: V1Pod, status: V1ContainerStatus, startedFromSpec: boolean): V1ContainerStatus {
+  const resources = reportedResources(pod, status.name, startedFromSpec);
+  return resources === undefined ? status : { ...status, resources };
 }
 
 /**

@@ -77,6 +77,47 @@ for (const providerName of ['mock', 'aci'] as const) {
       }
     });
 
+    it('refuses an in-place resize (pods/resize) as infeasible: PodResizePending, status.resize, the resources it runs with, nothing restarted', async () => {
+      await n.core.createNamespacedPod({
+        namespace: n.namespace,
+        body: {
+          metadata: { name: 'sized' },
+          spec: { ...onVirtualNode(n.node), containers: [busybox('app')] },
+        },
+      });
+      const running = (await n.until('sized', 'Running', (p) => p?.status?.phase === 'Running'))!;
+      assert.equal(containerStatusOf(running, 'app')?.resources?.requests?.cpu, '100m');
+      const [instance] = await n.instances(running);
+      await n.core.patchNamespacedPodResize(
+        {
+          name: 'sized',
+          namespace: n.namespace,
+          body: { spec: { containers: [{ name: 'app', resources: { requests: { cpu: '200m' } } }] } },
+        },
+        strategicMergePatch,
+      );
+      const refused = await n.until('sized', 'resize refused', (p) =>
+        (p?.status?.conditions ?? []).some((c) => c.type === 'PodResizePending' && c.status === 'True'),
+      );
+      const condition = refused?.status?.conditions?.find((c) => c.type === 'PodResizePending');
+      assert.equal(condition?.reason, 'Infeasible');
+      assert.match(condition?.message ?? '', /cannot resize a running pod's containers in place/);
+      assert.equal(refused?.status?.resize, 'Infeasible');
+      assert.equal(
+        refused?.spec?.containers[0]?.resources?.requests?.cpu,
+        '200m',
+        'the API server took the resize',
+      );
+      const app = containerStatusOf(refused, 'app');
+      assert.equal(app?.resources?.requests?.cpu, '100m', 'the container reports what it runs with');
+      assert.equal(app?.restartCount, 0);
+      assert.deepEqual(
+        (await n.instances(refused)).map((v) => v.ref.id),
+        [instance!.ref.id],
+        'the instance was left alone',
+      );
+    });
+
     it('fails a running pod once an activeDeadlineSeconds set on it has passed', async () => {
       await n.core.createNamespacedPod({
         namespace: n.namespace,

@@ -152,7 +152,7 @@ export function createAciProvider(
     // Azure Monitor's container group metrics come at a one-minute grain.
     statsGrainMs: 60_000,
     // Neither deleting nor stopping a group sends SIGTERM first, and ACI takes no grace period
-    // (docs/pod-lifecycle.md gives the sources): the group is deleted at once.
+    // (docs/pod-stop-and-update.md gives the sources): the group is deleted at once.
     gracePeriodLimit: {
       seconds: 0,
       why: "ACI stops a container group's containers without SIGTERM or a grace period: they were killed at once",
