@@ -45,10 +45,10 @@ describe('ConfigMap and Secret updates seen by running pods', () => {
   const mockEnvs = async (uid: string, names: readonly string[]) => {
     const table = await runtimes().tables.table('mockInstances');
     const envs = new Map<number, Record<string, string | undefined>>();
+    // The node's instances, and the copies the mock keeps of ended ones.
     for await (const row of table.listEntities<{ podUid: string; attempt: number; env: string }>({
-      queryOptions: { filter: `PartitionKey eq '${mockNode}'` },
+      queryOptions: { filter: `podUid eq '${uid}'` },
     })) {
-      if (row.podUid !== uid) continue;
       const env = (JSON.parse(row.env) as Record<string, Record<string, string>>).app!;
       envs.set(row.attempt, Object.fromEntries(names.map((n) => [n, env[n]])));
     }

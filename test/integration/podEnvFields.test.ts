@@ -48,8 +48,9 @@ describe('status.podIP and the other address fields in env', () => {
   const mockEnvs = async (uid: string) => {
     const table = await runtimes().tables.table('mockInstances');
     const envs = new Map<number, Record<string, string | undefined>>();
+    // The node's instances, and the copies the mock keeps of ended ones.
     for await (const row of table.listEntities<{ podUid: string; attempt: number; env: string }>({
-      queryOptions: { filter: `PartitionKey eq '${mockNode}'` },
+      queryOptions: { filter: `podUid eq '${uid}'` },
     })) {
       if (row.podUid === uid) {
         const env = (JSON.parse(row.env) as Record<string, Record<string, string>>).app!;
@@ -89,12 +90,12 @@ describe('status.podIP and the other address fields in env', () => {
   });
 
   it('gives a mock pod the address it then reports as status.podIP, on its first instance and after a restart', async () => {
-    // Each instance exits after a second; restartPolicy Always starts the next attempt.
+    // Each instance exits after 3 s; restartPolicy Always starts the next attempt.
     await core.createNamespacedPod({
       namespace,
       body: podOn(mockNode, 'addressed', {
         [MockAnnotation.exitCode]: '1',
-        [MockAnnotation.exitAfterSeconds]: '1',
+        [MockAnnotation.exitAfterSeconds]: '3',
       }),
     });
     await resyncUntil(runtimes, 'addressed Running with an IP', async () => {
