@@ -35,7 +35,7 @@ describe('the fault suite, short and seeded', () => {
       ],
       windowMs: 6000,
       windows: { together: 12_000 },
-      settleLimitMs: 90_000,
+      settleLimitMs: 150_000,
       resyncPeriodMs: 10_000,
       stepEveryMs: 1500,
       restartApiServer: async () => {

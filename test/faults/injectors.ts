@@ -72,7 +72,10 @@ export const faults = {
   apiServer: {
     name: 'API server restart',
     instant: true,
-    start: (ctx) => ctx.restartApiServer(),
+    start: async (ctx) => {
+      await ctx.restartApiServer();
+      ctx.landed.restarts++;
+    },
     stop: nothing,
   },
   etcd: {
