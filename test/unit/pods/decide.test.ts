@@ -132,4 +132,46 @@ describe('reconcile decisions', () => {
       [10_000, 20_000, 40_000, 300_000, 300_000],
     );
   });
+
+  it('restarts a running pod whose container image changed, naming the containers, but not one whose instance has ended', () => {
+    const updated = pod({ containers: [{ name: 'c', image: 'i2' }] }, { phase: 'Running' });
+    assert.deepEqual(decide({ pod: updated, record: record({ providerId: 'i1' }), view: view('Running') }), {
+      action: 'update',
+      changed: [{ name: 'c', image: 'i2', was: 'i' }],
+    });
+    assert.equal(
+      decide({
+        pod: pod({}, { phase: 'Running' }),
+        record: record({ providerId: 'i1' }),
+        view: view('Running'),
+      }).action,
+      'status',
+      'the same image: nothing to restart',
+    );
+    const ended = decide({
+      pod: updated,
+      record: record({ providerId: 'i1' }),
+      view: view('Succeeded', now - 1),
+    });
+    assert.notEqual(ended.action, 'update', 'an ended instance follows its restart policy');
+  });
+
+  it('stops the instance of a finished pod while a sidecar in it still runs', () => {
+    const finished = view('Succeeded', now - 1000);
+    const sidecar = {
+      name: 's',
+      image: 'i',
+      ready: true,
+      restartCount: 0,
+      sidecar: true,
+      state: { running: {} },
+    };
+    assert.deepEqual(
+      decide({ pod: pod({}, { phase: 'Succeeded' }), view: { ...finished, initContainers: [sidecar] } }),
+      {
+        action: 'stopInstance',
+      },
+    );
+    assert.equal(decide({ pod: pod({}, { phase: 'Succeeded' }), view: finished }).action, 'none');
+  });
 });
