@@ -13,6 +13,14 @@ export interface ResyncOptions {
   budgetMs: number;
 }
 
+/**
+ * How old the pass's list may be when a pod's turn comes before a pod that has neither record
+ * nor instance is read again. Such a pod would be started; in a long pass the event path may
+ * have deleted it (pod, instance and record) since the list was taken, and starting it from
+ * the list would leave an instance without a pod until the next pass.
+ */
+export const listFreshMs = 5_000;
+
 export interface ResyncSummary {
   node: string;
   seen: number;
@@ -72,7 +80,12 @@ export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise
     options.concurrency,
     async (target) => {
       try {
-        count(await reconcilePod(deps, target.pod ? target : await confirmMissing(deps, target)));
+        const current = !target.pod
+          ? await confirmMissing(deps, target)
+          : !target.record && !target.view && deps.now() - startedAtMs > listFreshMs
+            ? await confirmPresent(deps, target.pod)
+            : target;
+        if (current) count(await reconcilePod(deps, current));
       } catch {
         summary.errors++;
       }
@@ -133,6 +146,19 @@ export function joinViews(
     targets.push({ pod, record, view: current });
   }
   return { targets, stale };
+}
+
+/**
+ * A pod to be started from a list older than listFreshMs: reads it and its record again. A pod
+ * gone since is left to the next pass, which sees whatever the event path left of it.
+ */
+async function confirmPresent(deps: PodDeps, listed: V1Pod): Promise<PodViews | undefined> {
+  const { namespace = '', name = '', uid = '' } = listed.metadata ?? {};
+  const [pod, record] = await Promise.all([
+    readOwnPod(deps, { namespace, name, uid }),
+    deps.records.get(deps.node, uid),
+  ]);
+  return pod ? { pod, record } : undefined;
 }
 
 /**
