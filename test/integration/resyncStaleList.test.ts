@@ -5,43 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { TimerLoop } from '../../cli/timerLoop.ts';
 import { createLogger } from '../../core/log.ts';
 import type { PodDeps } from '../../core/pods/reconcile.ts';
 import { listFreshMs, resyncNode } from '../../core/pods/resync.ts';
-import { podDeps, type Runtime } from '../../functions/runtime.ts';
-import { uniqueName } from '../support/env.ts';
-import { freshRuntimes, functionSettings } from '../support/functions.ts';
-import { createPodNamespace, functionKubeconfig, testAdmin } from '../support/kube.ts';
-import { keepNodeReady } from '../support/virtualNode.ts';
+import { podDeps } from '../../functions/runtime.ts';
+import { startLifecycleNode, type LifecycleNode } from '../support/lifecycleNode.ts';
 
 describe('a resync pass whose pod list has aged', () => {
-  let admin: KubeConfig;
-  let core: CoreV1Api;
-  let runtimes: () => Runtime;
-  let lease: TimerLoop;
-  const node = uniqueName('vk-stale');
-  const namespace = uniqueName('stale');
+  let n: LifecycleNode;
 
   before(async () => {
-    admin = testAdmin();
-    core = admin.makeApiClient(CoreV1Api);
-    await createPodNamespace(core, namespace);
-    runtimes = freshRuntimes(
-      functionSettings({
-        kubeconfig: await functionKubeconfig(admin, [node]),
-        tablePrefix: `stale${Math.random().toString(36).slice(2, 8)}`,
-        nodes: [{ name: node, provider: 'mock' }],
-      }),
-    );
-    lease = await keepNodeReady(runtimes);
+    n = await startLifecycleNode('mock', 'stale');
   });
 
   after(async () => {
-    await lease.stop();
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-    await core.deleteNode({ name: node }).catch(() => undefined);
+    await n.stop();
   });
 
   /**
@@ -49,7 +27,7 @@ describe('a resync pass whose pod list has aged', () => {
    * before the list is handed over, and the provider's creates counted.
    */
   async function agedPass(afterList: () => Promise<void>) {
-    const runtime = runtimes();
+    const runtime = n.runtimes();
     const deps = await podDeps(runtime, runtime.config.nodes[0]!, createLogger({}, { minLevel: 'error' }));
     let offsetMs = 0;
     const creates: string[] = [];
@@ -82,17 +60,17 @@ describe('a resync pass whose pod list has aged', () => {
       now: () => Date.now() + offsetMs,
     };
     const summary = await resyncNode(aged, { concurrency: 4, budgetMs: 60_000 });
-    return { summary, creates, instances: await deps.provider.listPods(node) };
+    return { summary, creates, instances: await deps.provider.listPods(n.node) };
   }
 
   const createPod = async (name: string) => {
-    const pod = await core.createNamespacedPod({
-      namespace,
+    const pod = await n.core.createNamespacedPod({
+      namespace: n.namespace,
       body: {
         metadata: { name },
         // No token: the Node authorizer would refuse one for a deleted pod, which hides the case.
         spec: {
-          nodeName: node,
+          nodeName: n.node,
           automountServiceAccountToken: false,
           containers: [{ name: 'web', image: 'nginx:1.27' }],
         },
@@ -104,7 +82,11 @@ describe('a resync pass whose pod list has aged', () => {
   it('does not start a pod deleted since the list was taken', async () => {
     const uid = await createPod('deleted-meanwhile');
     const { summary, creates, instances } = await agedPass(async () => {
-      await core.deleteNamespacedPod({ name: 'deleted-meanwhile', namespace, gracePeriodSeconds: 0 });
+      await n.core.deleteNamespacedPod({
+        name: 'deleted-meanwhile',
+        namespace: n.namespace,
+        gracePeriodSeconds: 0,
+      });
     });
     assert.equal(summary.seen, 1, 'the pass listed the pod');
     assert.deepEqual(creates, [], 'no instance was created for the deleted pod');
