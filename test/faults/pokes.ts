@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { replayWindowMs, sign, signatureHeader, type Poke } from '../../core/relay/protocol.ts';
-import { pick } from './random.ts';
+import { pick } from '../support/random.ts';
 import type { SentRequest, World } from './world.ts';
 
 export interface PokeTally {

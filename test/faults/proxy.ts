@@ -8,7 +8,7 @@
  */
 import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../support/random.ts';
 
 export interface FaultProxy {
   /** http://127.0.0.1:PORT */

@@ -8,7 +8,7 @@
 import { Invariant, podInvariantViolations, type Violation } from '../support/podInvariants.ts';
 import { faults, together, type Fault, type FaultContext } from './injectors.ts';
 import { emptyTally } from './pokes.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../support/random.ts';
 import type { FaultRow } from './table.ts';
 import { startWorkload, type Workload } from './workload.ts';
 import { startWorld, type World } from './world.ts';

@@ -5,7 +5,7 @@
  * runs: the step is then simply not taken, as `kubectl` would fail for its user.
  */
 import { mergePatch } from '../../core/kube/clients.ts';
-import { pick } from './random.ts';
+import { pick } from '../support/random.ts';
 import type { World } from './world.ts';
 
 export type Expected = 'Running' | 'Succeeded' | 'Failed' | 'gone';

@@ -15,6 +15,7 @@ import { armRoutes, errorReply, type Reply } from './arm.ts';
 import { startExecBridge, type FakeExecBridge } from './exec.ts';
 import { event, GroupStore, iso, type GroupRecord } from './store.ts';
 import { apiVersion, armError, type WireGroup, type WireState } from './wire.ts';
+import { seededRandom } from '../../support/random.ts';
 
 export interface FakeAciOptions {
   /** How long a new group stays Creating (default 0: Succeeded at the next read). */
@@ -303,18 +304,6 @@ function pathMatches(path: string, pattern: string | RegExp | undefined): boolea
   return typeof pattern === 'string'
     ? path.toLowerCase().includes(pattern.toLowerCase())
     : pattern.test(path);
-}
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; values in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function defaultCode(status: number): string {

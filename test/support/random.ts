@@ -1,4 +1,4 @@
-/** A seeded generator (mulberry32): the same seed gives the same faults and workload in every run. */
+/** A seeded generator (mulberry32): the same seed gives the same faults, workload and injected errors in every run. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
