@@ -5,13 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { localWebhookSecret, startEventPath } from '../../cli/eventPath.ts';
+import { localWebhookSecret } from '../../cli/eventPath.ts';
 import { Setting } from '../../core/config.ts';
-import { createLogger } from '../../core/log.ts';
 import { startMockExecServer } from '../../core/providers/mock/execServer.ts';
 import type { ProviderName } from '../../core/providers/types.ts';
-import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
-import { nodeStatusHandler } from '../../functions/nodeStatus.ts';
 import { podResyncHandler } from '../../functions/podResync.ts';
 import { createRuntime } from '../../functions/runtime.ts';
 import { aciUnderTest } from '../e2e/providers.ts';
@@ -20,6 +17,7 @@ import { invocation, timer } from '../support/functions.ts';
 import { createPodNamespace, functionKubeconfig } from '../support/kube.ts';
 import { onVirtualNode } from '../support/virtualNode.ts';
 import { percentile } from './counters.ts';
+import { startKubeletBenchNode, waitUntil } from './kubeletNode.ts';
 import { removeNamespace } from './services.ts';
 
 export async function benchExec(
@@ -63,24 +61,8 @@ async function benchProvider(
     providers: backend?.overrides,
   });
   const runtimes = () => runtime;
-  await leaseRenewHandler(runtimes)(timer(), invocation('leaseRenew').context);
-  const events = await startEventPath({
-    admin,
-    runtimes,
-    nodes: [node],
-    secret,
-    out: () => undefined,
-    logger: createLogger({}, { minLevel: 'error' }),
-  });
-  const renew = setInterval(() => {
-    void leaseRenewHandler(runtimes)(timer(), invocation('leaseRenew').context).catch(() => undefined);
-  }, 10_000);
+  const kubeletNode = await startKubeletBenchNode({ admin, core, runtime, node, secret });
   try {
-    await waitUntil(async () => {
-      await nodeStatusHandler(runtimes)(timer(), invocation('nodeStatus').context);
-      const n = await core.readNode({ name: node });
-      return n.status?.addresses?.some((a) => a.type === 'InternalIP') === true;
-    });
     await core.createNamespacedPod({
       namespace,
       body: {
@@ -113,8 +95,7 @@ async function benchProvider(
       failures,
     };
   } finally {
-    clearInterval(renew);
-    await events.stop();
+    await kubeletNode.stop();
     await mockExec.close();
     await backend?.stop();
     await removeNamespace(core, namespace);
@@ -127,12 +108,4 @@ function run(kubeconfig: string, args: string[]): Promise<number | null> {
     const child = spawn('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { stdio: 'ignore' });
     child.on('close', resolve);
   });
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 200): Promise<void> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error('timed out');
 }

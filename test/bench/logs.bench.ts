@@ -4,18 +4,15 @@
  * `kubectl logs -f`, the time from a line's write (its timestamp) to kubectl printing it.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { localWebhookSecret, startEventPath } from '../../cli/eventPath.ts';
+import { localWebhookSecret } from '../../cli/eventPath.ts';
 import { Setting } from '../../core/config.ts';
-import { createLogger } from '../../core/log.ts';
-import { leaseRenewHandler } from '../../functions/leaseRenew.ts';
-import { nodeStatusHandler } from '../../functions/nodeStatus.ts';
 import { createRuntime } from '../../functions/runtime.ts';
 import { azuriteConnectionString } from '../support/azurite.ts';
-import { invocation, timer } from '../support/functions.ts';
 import { createPodNamespace, functionKubeconfig } from '../support/kube.ts';
 import { kubectlStream } from '../support/kubectl.ts';
 import { onVirtualNode } from '../support/virtualNode.ts';
 import { percentile } from './counters.ts';
+import { startKubeletBenchNode, waitUntil } from './kubeletNode.ts';
 import { removeNamespace } from './services.ts';
 
 export async function benchLogs(
@@ -40,25 +37,8 @@ export async function benchLogs(
       [Setting.mockStartDelayMs]: '0',
     },
   });
-  const runtimes = () => runtime;
-  await leaseRenewHandler(runtimes)(timer(), invocation('leaseRenew').context);
-  const events = await startEventPath({
-    admin,
-    runtimes,
-    nodes: [node],
-    secret,
-    out: () => undefined,
-    logger: createLogger({}, { minLevel: 'error' }),
-  });
-  const renew = setInterval(() => {
-    void leaseRenewHandler(runtimes)(timer(), invocation('leaseRenew').context).catch(() => undefined);
-  }, 10_000);
+  const kubeletNode = await startKubeletBenchNode({ admin, core, runtime, node, secret });
   try {
-    await waitUntil(async () => {
-      await nodeStatusHandler(runtimes)(timer(), invocation('nodeStatus').context);
-      const n = await core.readNode({ name: node });
-      return n.status?.addresses?.some((a) => a.type === 'InternalIP') === true;
-    });
     await core.createNamespacedPod({
       namespace,
       body: {
@@ -115,17 +95,8 @@ export async function benchLogs(
       },
     ];
   } finally {
-    clearInterval(renew);
-    await events.stop();
+    await kubeletNode.stop();
     await removeNamespace(core, namespace);
     await core.deleteNode({ name: node }).catch(() => undefined);
   }
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 200): Promise<void> {
-  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error('timed out');
 }
