@@ -12,6 +12,7 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { funcletVersion } from '../version.ts';
+import { retryOnThrottle } from './throttleRetry.ts';
 
 /** Sees every API server request as it is sent (for counting in benchmarks). */
 export type KubeRequestObserver = (method: string, url: string) => void;
@@ -39,11 +40,13 @@ export function kubeClients(config: KubeConfig, observe?: KubeRequestObserver): 
       post: (response) => new Observable(Promise.resolve(response)),
     });
   }
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: config },
-    middleware,
+  const baseServer = new ServerConfiguration(cluster.server, {});
+  const authMethods = { default: config };
+  // The library's own HTTP client (undici), sending again what the API server turned away with 429.
+  const httpApi = retryOnThrottle(createConfiguration({ baseServer, authMethods }).httpApi, {
+    onRetry: observe ? (request) => observe(request.getHttpMethod(), request.getUrl()) : undefined,
   });
+  const configuration = createConfiguration({ baseServer, authMethods, middleware, httpApi });
   return {
     config,
     core: new CoreV1Api(configuration),

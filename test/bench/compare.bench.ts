@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { mergePatch, strategicMergePatch } from '../../core/kube/clients.ts';
 import type { ServerProcess } from '../../dev/process.ts';
 import { percentile } from './counters.ts';
+import { cpuByPart, cpuSince, type CpuByPart } from './processCpu.ts';
 import { startCountingProxy, type CountingProxy } from './countingProxy.ts';
-import type { FunctionProcess } from './functionProcess.ts';
+import type { FunctionProcess, HostCounters } from './functionProcess.ts';
 import { scheduledOnto, startFuncletNode } from './funcletNode.ts';
 import { createPodNamespace } from '../support/kube.ts';
 import { trackPods, waitUntil, type PodTimes } from './podTracker.ts';
@@ -64,6 +65,10 @@ interface Round {
   relayRetries?: number;
   /** Funclet only: requests by kind from the Deployment's creation to all Running, then to all gone. */
   kinds?: { start: Record<string, number>; delete: Record<string, number> };
+  /** CPU seconds by process from the Deployment's creation to all Running (bound), then to all gone. */
+  cpu: { start: CpuByPart; delete: CpuByPart };
+  /** Funclet only: the function process's time to response headers by host, to all Running. */
+  latency?: HostCounters['latency'];
 }
 
 export async function benchCompare(services: BenchServices, options: CompareOptions): Promise<CompareResult> {
@@ -143,7 +148,11 @@ export async function benchCompare(services: BenchServices, options: CompareOpti
     await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
     await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
-  return summarise(results, options.sizes);
+  const hosts = new Map([
+    [new URL(services.cluster.server).host, 'API server'],
+    [`127.0.0.1:${services.azurite.port}`, 'Table Storage (Azurite)'],
+  ]);
+  return summarise(results, options.sizes, hosts);
 }
 
 async function runRound(r: {
@@ -166,6 +175,7 @@ async function runRound(r: {
   const cpuBefore = r.kind === 'funclet' ? (await r.functions.counters()).cpuMs : 0;
   const retriesBefore = r.relayRetries();
 
+  const cpuAtCreate = cpuByPart();
   const createdAt = Date.now();
   await r.apps.createNamespacedDeployment({
     namespace,
@@ -215,7 +225,9 @@ async function runRound(r: {
         )
     : undefined;
 
-  const atRunning = r.kind === 'funclet' ? (await r.functions.counters()).byKind : {};
+  const countersAtRunning = r.kind === 'funclet' ? await r.functions.counters() : undefined;
+  const atRunning = countersAtRunning?.byKind ?? {};
+  const cpuAtRunning = cpuByPart();
   const scaledAt = Date.now();
   await r.apps.patchNamespacedDeploymentScale(
     { name: r.name, namespace, body: { spec: { replicas: 0 } } },
@@ -228,6 +240,7 @@ async function runRound(r: {
     process.stderr.write(
       `[bench] ${node}: only ${up.filter(done).length} of ${up.length} pods were deleted in ${limitMs / 1000} s\n`,
     );
+  const cpu = { start: cpuSince(cpuAtCreate, cpuAtRunning), delete: cpuSince(cpuAtRunning) };
   const marked = seconds(
     up.map((t) => t.markedAt),
     scaledAt,
@@ -285,6 +298,8 @@ async function runRound(r: {
     kinds,
     relayRetries,
     missing,
+    cpu,
+    latency: countersAtRunning?.latency,
   };
 }
 
@@ -293,11 +308,17 @@ function seconds(times: (number | undefined)[], from: number): number {
   return (Math.max(...times.map((t) => t ?? Infinity)) - from) / 1000;
 }
 
-function summarise(results: Map<string, Round[]>, sizes: number[]): CompareResult {
+function summarise(
+  results: Map<string, Round[]>,
+  sizes: number[],
+  hosts: ReadonlyMap<string, string>,
+): CompareResult {
   const rows: Record<string, string | number>[] = [];
   const requests: Record<string, string | number>[] = [];
   const ratios: Record<string, string | number>[] = [];
   const goals: string[] = [];
+  const cpu: Record<string, string | number>[] = [];
+  const latency: Record<string, string | number>[] = [];
   const median = (values: number[]) =>
     percentile(
       [...values].sort((a, b) => a - b),
@@ -353,7 +374,34 @@ function summarise(results: Map<string, Round[]>, sizes: number[]): CompareResul
             : '-',
       });
     }
+    // Where each node's rounds spent the machine's CPU: what a figure is bound by.
+    for (const kind of kinds) {
+      const rounds = of(kind);
+      const partsSeen = [...new Set(rounds.flatMap((r) => [...Object.keys(r.cpu.start), ...Object.keys(r.cpu.delete)]))];
+      for (const part of partsSeen.sort()) {
+        cpu.push({
+          pods: size,
+          node: nodeOf[kind],
+          process: part,
+          'CPU s, to Running (floor: bound)': figure(rounds.map((r) => r.cpu.start[part] ?? 0)),
+          'CPU s, scale to 0 to all gone': figure(rounds.map((r) => r.cpu.delete[part] ?? 0)),
+        });
+      }
+    }
     const funclet = of('funclet');
+    // How long the function process's requests waited for an answer, on the way to Running.
+    for (const [host, name] of hosts) {
+      const seen = funclet.map((r) => r.latency?.[host]).filter((l) => l !== undefined);
+      if (seen.length === 0) continue;
+      latency.push({
+        pods: size,
+        to: name,
+        requests: figure(seen.map((l) => l.requests), 0),
+        'p50 ms': figure(seen.map((l) => l.p50)),
+        'p90 ms': figure(seen.map((l) => l.p90)),
+        'p99 ms': figure(seen.map((l) => l.p99)),
+      });
+    }
     // Funclet's requests per pod by kind, over all rounds: what each pod costs on its way up and out.
     const sum = (phase: 'start' | 'delete') => {
       const total: Record<string, number> = {};
@@ -398,7 +446,7 @@ function summarise(results: Map<string, Round[]>, sizes: number[]): CompareResul
       );
     }
   }
-  return { rows, ratios, goals, requests };
+  return { rows, ratios, goals, requests, cpu, latency };
 }
 
 export interface CompareResult {
@@ -407,6 +455,10 @@ export interface CompareResult {
   goals: string[];
   /** Funclet's requests per pod by kind. */
   requests: Record<string, string | number>[];
+  /** CPU seconds per process and phase, per node (median of the rounds, min-max). */
+  cpu: Record<string, string | number>[];
+  /** The function process's time to response headers by backend, on the way to Running. */
+  latency: Record<string, string | number>[];
 }
 
 async function createdAtByName(table: TableClient, node: string): Promise<Map<string, number>> {

@@ -20,9 +20,11 @@ import { podEventsHandler } from '../../functions/podEvents.ts';
 import { podResyncHandler, podResyncSchedule } from '../../functions/podResync.ts';
 import { createRuntime, podDeps } from '../../functions/runtime.ts';
 import { RequestCounters } from './counters.ts';
+import { RequestLatency } from './requestLatency.ts';
 import type { HostReply, HostRequest } from './functionProcess.ts';
 
 const counters = new RequestCounters();
+const latency = new RequestLatency();
 const runtime = createRuntime({
   env: process.env,
   observe: { kube: counters.observeKube, tables: counters.observeTable },
@@ -77,11 +79,13 @@ process.on('message', (message: HostRequest) => {
               rssMiB: mib(process.memoryUsage.rss()),
               peakRssMiB: mib(Math.max(peakRss, process.memoryUsage.rss())),
               cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+              latency: latency.summary(),
             },
           });
           return;
         case 'reset':
           counters.reset();
+          latency.reset();
           peakRss = process.memoryUsage.rss();
           reply({ id: message.id, ok: true, value: null });
           return;

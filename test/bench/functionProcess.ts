@@ -22,6 +22,8 @@ export interface HostCounters {
   peakRssMiB: number;
   /** User and system CPU time of the process since it started. */
   cpuMs: number;
+  /** Time to the response headers by host since the last reset (requestLatency.ts). */
+  latency: Record<string, { requests: number; p50: number; p90: number; p99: number }>;
 }
 
 export interface FunctionProcess {

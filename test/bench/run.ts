@@ -56,7 +56,7 @@ try {
   }
   if (wants('compare')) {
     const profile = settings.get('cpu-prof');
-    const { rows, ratios, goals, requests } = await benchCompare(services, {
+    const { rows, ratios, goals, requests, cpu, latency } = await benchCompare(services, {
       sizes: list('pods', '200,1000'),
       rounds: number('rounds', 3),
       relayAttemptTimeoutMs: settings.has('relay-timeout-ms')
@@ -74,6 +74,14 @@ try {
     printTable(
       "Funclet's requests per pod, by kind (the function process's own, every timer included)",
       requests,
+    );
+    printTable(
+      'CPU seconds by process over each phase of a round (2 cores: a phase of W s has 2W to share), median (min-max)',
+      cpu,
+    );
+    printTable(
+      "Funclet's function process: time to each response's headers, from the Deployment's creation to all Running",
+      latency,
     );
     if (goals.length > 0) process.stdout.write(`\n${goals.join('\n')}\n`);
   }

@@ -46,7 +46,9 @@ export async function startBenchServices(log: (line: string) => void): Promise<B
       }).table(name),
     async stop() {
       await Promise.allSettled([cluster.stop(), azurite.stop()]);
-      rmSync(dir, { recursive: true, force: true });
+      // FUNCLET_BENCH_KEEP=1 keeps the run's logs (the function process's among them) for reading.
+      if (process.env.FUNCLET_BENCH_KEEP === '1') log(`kept the run's logs in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
