@@ -57,6 +57,18 @@ async function handlePoke(
   poke: Poke,
   instances: () => Promise<ProviderPodView[]>,
 ): Promise<PokeResult> {
+  try {
+    const unstarted = poke.type === 'ADDED' ? await unstartedPod(deps, poke) : undefined;
+    if (unstarted) {
+      // A pod just bound to the node, that no kubelet has reported on: it has no record yet, or
+      // (after a crash) one that the claim's insert runs into, which reloads and decides again.
+      const outcomes = await reconcilePod(deps, { pod: unstarted });
+      const recheckAfterMs = unsettled({ pod: unstarted }, outcomes, undefined, deps.now());
+      return reconciled(poke, outcomes, recheckAfterMs);
+    }
+  } catch (err) {
+    return defer(deps, poke, err);
+  }
   const record = await deps.records.get(deps.node, poke.uid).catch(() => undefined);
   // The record, not the poke, says which pod a UID is: a signed poke with a real UID and another
   // name would otherwise read "no such pod" and have the instance collected.
@@ -70,6 +82,10 @@ async function handlePoke(
     return { uid: poke.uid, status: 'skipped', why: 'already reconciled at this resourceVersion' };
   }
   try {
+    // The usual end of a pod Funclet deleted itself (instance gone, record removed, then the pod):
+    // with no instance for this UID there is nothing left to act on, whatever the API server says.
+    if (!record && poke.type === 'DELETED' && !(await instances()).some((v) => v.ref.podUid === poke.uid))
+      return { uid: poke.uid, status: 'skipped', why: 'deleted, with no record and no instance left' };
     const views = await gather(deps, poke, record, instances);
     if (!views) return { uid: poke.uid, status: 'skipped', why: mismatch };
     const outcomes = await reconcilePod(deps, views);
@@ -88,16 +104,36 @@ async function handlePoke(
           if (!(err instanceof ConflictError)) throw err;
         });
     }
-    const recheckAfterMs = unsettled(views, outcomes, record, deps.now());
-    return {
-      uid: poke.uid,
-      status: 'reconciled',
-      outcomes,
-      ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
-    };
+    return reconciled(poke, outcomes, unsettled(views, outcomes, record, deps.now()));
   } catch (err) {
     return defer(deps, poke, err);
   }
+}
+
+function reconciled(poke: Poke, outcomes: PodOutcome[], recheckAfterMs: number | undefined): PokeResult {
+  return {
+    uid: poke.uid,
+    status: 'reconciled',
+    outcomes,
+    ...(recheckAfterMs !== undefined ? { recheckAfterMs } : {}),
+  };
+}
+
+/**
+ * The pod an ADDED poke names, when the API server has it on this node and nothing has reported
+ * on it yet (no container statuses, not being deleted): the one case where its record need not
+ * be read first. Undefined otherwise, and the poke takes the usual path.
+ */
+async function unstartedPod(deps: PodDeps, poke: Poke): Promise<PodViews['pod']> {
+  const pod = await readOwnPod(deps, poke);
+  if (!pod || pod.metadata?.deletionTimestamp) return undefined;
+  const status = pod.status;
+  const reported =
+    (status?.containerStatuses?.length ?? 0) > 0 ||
+    (status?.initContainerStatuses?.length ?? 0) > 0 ||
+    (status?.phase !== undefined && status.phase !== 'Pending') ||
+    status?.startTime !== undefined;
+  return reported ? undefined : pod;
 }
 
 /**

@@ -343,7 +343,7 @@ async function refuse(
   return [outcome, 'refused'];
 }
 
-/** Deletes the instance; once the provider no longer has it, removes the pod and its record. */
+/** Deletes the instance; once the provider no longer has it, removes the pod's record and then the pod. */
 async function deletePod(
   deps: PodDeps,
   logger: Logger,
@@ -364,6 +364,10 @@ async function deletePod(
       return ['waiting'];
     }
   }
+  // The record goes first: the DELETED event the pod's removal causes then finds nothing of the
+  // pod's left and costs no more than a look at the instances. A crash in between leaves a pod
+  // marked for deletion with no instance, which the next pass removes.
+  if (record) await deps.records.delete(record);
   const { namespace, name, uid } = identityOf({ pod });
   try {
     await deps.kube.core.deleteNamespacedPod({
@@ -377,7 +381,6 @@ async function deletePod(
     // Gone already, or a new pod took the name (the UID precondition failed): nothing of ours left.
     if (!(classified instanceof NotFoundError) && !(classified instanceof ConflictError)) throw classified;
   }
-  if (record) await deps.records.delete(record);
   if (ref) logger.info('pod deleted', { instance: ref.id });
   return ['deleted'];
 }
