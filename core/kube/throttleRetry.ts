@@ -1,4 +1,9 @@
-import { wrapHttpLibrary, type HttpLibrary, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import {
+  wrapHttpLibrary,
+  type HttpLibrary,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 
 export interface ThrottleRetryOptions {
   /** Sends in all, the first included; the last 429 is returned to the caller as it came. */

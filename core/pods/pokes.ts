@@ -19,13 +19,21 @@ const mismatch = 'the poke names another pod than the one this UID belongs to';
 /**
  * Acts on a batch of pokes for one node. A poke carries identifiers only: the pod is read from
  * the API server, so a forged or replayed poke can at most re-reconcile a pod. Pokes the record
- * has already seen (same resourceVersion) are skipped.
+ * has already seen (same resourceVersion) are skipped. No poke is started once `deadlineMs` has
+ * passed; those already running finish.
  */
+export interface HandledPokes {
+  results: PokeResult[];
+  /** Pokes not started because the deadline passed: nothing was read or written for them. */
+  notStarted: Poke[];
+}
+
 export async function handlePokes(
   deps: PodDeps,
   pokes: readonly Poke[],
   concurrency: number,
-): Promise<PokeResult[]> {
+  options: { deadlineMs?: number } = {},
+): Promise<HandledPokes> {
   // Only the latest poke per pod matters; a DELETED one wins.
   const latest = new Map<string, Poke>();
   for (const poke of pokes) {
@@ -35,10 +43,13 @@ export async function handlePokes(
   // Instances of gone pods are looked up by UID in one list per batch, however many pokes need it.
   let listed: Promise<ProviderPodView[]> | undefined;
   const instances = () => (listed ??= deps.provider.listPods(deps.node));
-  const run = await runBounded([...latest.values()], concurrency, (poke) =>
-    handlePoke(deps, poke, instances),
+  const run = await runBounded(
+    [...latest.values()],
+    concurrency,
+    (poke) => handlePoke(deps, poke, instances),
+    { deadlineMs: options.deadlineMs, now: deps.now },
   );
-  return run.results;
+  return { results: run.results, notStarted: run.notStarted };
 }
 
 /** What the relay should poke again, and when: pods podEvents found still on their way. */

@@ -78,6 +78,19 @@ export class PokeBatcher {
   }
 
   /**
+   * Puts back a poke that was sent but not acted on. A poke for the pod that arrived since is
+   * newer and stays, unless this one is a DELETED, which always wins.
+   */
+  putBack(poke: Poke): void {
+    const existing = this.#pending.get(poke.uid);
+    if (existing) {
+      if (poke.type === 'DELETED') existing.poke = poke;
+      return;
+    }
+    this.add(poke);
+  }
+
+  /**
    * Sends everything pending without waiting for the delay, and resolves once nothing is
    * pending or in flight. Pokes added meanwhile are sent too.
    */

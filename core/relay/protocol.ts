@@ -57,6 +57,23 @@ export interface Recheck {
 export interface PokeResponse {
   results: unknown[];
   recheck?: Recheck[];
+  /**
+   * UIDs of pokes in the batch that podEvents had no time to start (its time budget ran out):
+   * the relay sends those pokes again at once, in its next batch.
+   */
+  resend?: string[];
+}
+
+/** The UIDs an answer asks the relay to send again; none when the answer is not readable. */
+export function parseResend(body: string): string[] {
+  try {
+    const parsed = JSON.parse(body) as Partial<PokeResponse>;
+    return Array.isArray(parsed.resend)
+      ? parsed.resend.filter((u): u is string => typeof u === 'string')
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The longest a recheck may be put off; the resync timer covers anything slower. */

@@ -19,6 +19,7 @@ import {
   maxEventsPerBatch,
   maxRecheckDelayMs,
   parseRechecks,
+  parseResend,
   replayWindowMs,
   type Recheck,
 } from './protocol.ts';
@@ -108,6 +109,13 @@ export function startRelay(options: RelayOptions): Relay {
       for (const recheck of parseRechecks(text)) {
         if (poked.has(`${recheck.uid}/${recheck.namespace}/${recheck.name}`))
           scheduleRecheck(batch.node, recheck);
+      }
+      // Pokes podEvents had no time to start go out again as they were, in the next batch (a
+      // newer poke for the pod that arrived meanwhile goes instead).
+      const resend = new Set(parseResend(text));
+      if (resend.size > 0) {
+        const batcher = batchers.get(batch.node);
+        for (const poke of batch.events) if (resend.has(poke.uid)) batcher?.putBack(poke);
       }
     },
   });

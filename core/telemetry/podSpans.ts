@@ -46,15 +46,16 @@ export interface PokeBatchTarget {
 }
 
 /** Runs the handling of one batch of pokes in a `pokes.batch` span, with how each poke ended. */
-export function tracePokeBatch<R extends { status: string }>(
+export function tracePokeBatch<T extends { results: { status: string }[]; notStarted: unknown[] }>(
   target: PokeBatchTarget,
-  handle: () => Promise<R[]>,
-): Promise<R[]> {
+  handle: () => Promise<T>,
+): Promise<T> {
   return inSpan(SpanName.pokeBatch, { ...target }, async (span) => {
-    const results = await handle();
+    const handled = await handle();
     const counts: Record<string, number> = { reconciled: 0, skipped: 0, deferred: 0, failed: 0 };
-    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    for (const r of handled.results) counts[r.status] = (counts[r.status] ?? 0) + 1;
     for (const [status, n] of Object.entries(counts)) span.setAttribute(status, n);
-    return results;
+    span.setAttribute('resend', handled.notStarted.length);
+    return handled;
   });
 }

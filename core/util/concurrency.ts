@@ -1,7 +1,9 @@
-export interface BoundedRun<R> {
+export interface BoundedRun<T, R> {
   results: R[];
   /** Items not started because the time budget ran out; the next pass takes them. */
   skipped: number;
+  /** Those items, in their order. */
+  notStarted: T[];
 }
 
 /**
@@ -13,15 +15,15 @@ export async function runBounded<T, R>(
   limit: number,
   work: (item: T) => Promise<R>,
   options: { deadlineMs?: number; now?: () => number } = {},
-): Promise<BoundedRun<R>> {
+): Promise<BoundedRun<T, R>> {
   const now = options.now ?? Date.now;
   const results: R[] = [];
   let next = 0;
-  let skipped = 0;
+  const notStarted: T[] = [];
   const worker = async () => {
     while (next < items.length) {
       if (options.deadlineMs !== undefined && now() >= options.deadlineMs) {
-        skipped += items.length - next;
+        notStarted.push(...items.slice(next));
         next = items.length;
         return;
       }
@@ -30,5 +32,5 @@ export async function runBounded<T, R>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return { results, skipped };
+  return { results, skipped: notStarted.length, notStarted };
 }

@@ -377,7 +377,9 @@ function summarise(
     // Where each node's rounds spent the machine's CPU: what a figure is bound by.
     for (const kind of kinds) {
       const rounds = of(kind);
-      const partsSeen = [...new Set(rounds.flatMap((r) => [...Object.keys(r.cpu.start), ...Object.keys(r.cpu.delete)]))];
+      const partsSeen = [
+        ...new Set(rounds.flatMap((r) => [...Object.keys(r.cpu.start), ...Object.keys(r.cpu.delete)])),
+      ];
       for (const part of partsSeen.sort()) {
         cpu.push({
           pods: size,
@@ -396,7 +398,10 @@ function summarise(
       latency.push({
         pods: size,
         to: name,
-        requests: figure(seen.map((l) => l.requests), 0),
+        requests: figure(
+          seen.map((l) => l.requests),
+          0,
+        ),
         'p50 ms': figure(seen.map((l) => l.p50)),
         'p90 ms': figure(seen.map((l) => l.p90)),
         'p99 ms': figure(seen.map((l) => l.p99)),

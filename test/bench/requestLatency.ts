@@ -18,10 +18,12 @@ export class RequestLatency {
     });
     subscribe('undici:request:headers', (message) => this.#end((message as { request: object }).request));
     subscribe('http.client.request.start', (message) => {
-      const { request } = message as { request: { getHeader(name: string): unknown } };
-      this.#start(request, String(request.getHeader('host') ?? '?'));
+      const { request } = message as { request: { getHeader(name: string): string | undefined } };
+      this.#start(request, request.getHeader('host') ?? '?');
     });
-    subscribe('http.client.response.finish', (message) => this.#end((message as { request: object }).request));
+    subscribe('http.client.response.finish', (message) =>
+      this.#end((message as { request: object }).request),
+    );
   }
 
   reset(): void {

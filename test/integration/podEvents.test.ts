@@ -94,6 +94,24 @@ describe('the podEvents webhook', () => {
     assert.equal((await core.readNamespacedPod({ name: 'poked', namespace })).status?.phase, 'Running');
   });
 
+  it('hands back, untouched, the pokes it had no time to start', async () => {
+    const late = await boundPod('too-late');
+    const response = await podEventsHandler(runtimes, { budgetMs: 0 })(
+      pokeRequest(secret, node, [pokeFor(late, 'ADDED')]),
+      invocation('podEvents').context,
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual((response.jsonBody as { resend?: string[] }).resend, [late.metadata!.uid]);
+    const instances = (await mock.listPods(node)).filter((v) => v.ref.podUid === late.metadata!.uid);
+    assert.equal(instances.length, 0, 'no instance was created');
+    const now = await core.readNamespacedPod({ name: 'too-late', namespace });
+    assert.equal(now.metadata?.resourceVersion, late.metadata?.resourceVersion, 'the pod was not written');
+    // Sent again, as the relay does, within a budget: the pod starts.
+    const again = await call(pokeRequest(secret, node, [pokeFor(late, 'ADDED')]));
+    assert.equal((again.jsonBody as { resend?: string[] }).resend, undefined);
+    assert.equal((await mock.listPods(node)).filter((v) => v.ref.podUid === late.metadata!.uid).length, 1);
+  });
+
   it('deletes the pod and its instance from DELETED-path pokes', async () => {
     const pod = await boundPod('doomed');
     await call(pokeRequest(secret, node, [pokeFor(pod, 'ADDED')]));

@@ -196,12 +196,12 @@ export interface WebhookRequest {
   atMs: number;
 }
 
-export type WebhookReply = number | Error | Response | Promise<number>;
+export type WebhookReply = number | Error | Response | Promise<number | Response>;
 
 /**
  * A webhook that records what it receives. `reply` is consulted per request: a status code,
- * a whole Response, an Error to throw as a network failure, or a promise of a status (to
- * hold the request open). Default 200.
+ * a whole Response, an Error to throw as a network failure, or a promise of either (to hold
+ * the request open). Default 200.
  */
 export function fakeWebhook(
   clock: { now(): number },

@@ -431,6 +431,44 @@ describe('the relay', () => {
     await relay.stop();
   });
 
+  it('sends again at once the pokes podEvents had no time to start, only those of the answered batch, a newer one instead', async () => {
+    const a = pod('a', '11');
+    const b = pod('b', '21');
+    const c = pod('c', '31');
+    const stranger = pod('stranger', '5');
+    let release: () => void = () => {};
+    const replies: WebhookReply[] = [
+      new Promise<Response>((resolve) => {
+        release = () =>
+          resolve(
+            new Response(JSON.stringify({ results: [], resend: [a.uid, c.uid, stranger.uid] }), {
+              status: 200,
+            }),
+          );
+      }),
+    ];
+    const { clock, source, webhook, start } = relayOverFakes({ reply: (n) => replies[n] ?? 200 });
+    const relay = start();
+    await settle();
+    for (const p of [a, b, c]) source.watchOf('vk-a').send({ type: 'ADDED', pod: p });
+    await clock.advance(250);
+    // While the batch is out, c changes: its newer poke is what goes, not the one handed back.
+    source
+      .watchOf('vk-a')
+      .send({ type: 'MODIFIED', pod: { ...c, resourceVersion: '32', intent: 'changed' } });
+    release();
+    await settle();
+    await clock.advance(250);
+    assert.deepEqual(
+      webhook.requests.map((r) => r.batch.events.map(short)),
+      [
+        ['ADDED a 11', 'ADDED b 21', 'ADDED c 31'],
+        ['MODIFIED c 32', 'ADDED a 11'],
+      ],
+    );
+    await relay.stop();
+  });
+
   it('rechecks only pods the answered batch poked and the node’s watch still has', async () => {
     const p = pod('starting', '101');
     const stranger = pod('not-on-this-node', '5');
