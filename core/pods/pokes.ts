@@ -93,10 +93,12 @@ async function handlePoke(
     return { uid: poke.uid, status: 'skipped', why: 'already reconciled at this resourceVersion' };
   }
   try {
-    // The usual end of a pod Funclet deleted itself (instance gone, record removed, then the pod):
-    // with no instance for this UID there is nothing left to act on, whatever the API server says.
-    if (!record && poke.type === 'DELETED' && !(await instances()).some((v) => v.ref.podUid === poke.uid))
-      return { uid: poke.uid, status: 'skipped', why: 'deleted, with no record and no instance left' };
+    // The usual end of a pod Funclet deleted itself (instance gone, record removed, then the pod).
+    // An instance is only ever created under a record (the claim comes first) and a record only
+    // removed once its instance is gone, so with no record there is nothing left to stop; an
+    // instance left some other way (a lost table) is podResync's to collect.
+    if (!record && poke.type === 'DELETED')
+      return { uid: poke.uid, status: 'skipped', why: 'deleted, and Funclet holds no record of it' };
     const views = await gather(deps, poke, record, instances);
     if (!views) return { uid: poke.uid, status: 'skipped', why: mismatch };
     const outcomes = await reconcilePod(deps, views);
