@@ -540,7 +540,8 @@ export async function readOwnPod(deps: PodDeps, who: Identity): Promise<V1Pod | 
   }
 }
 
-async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise<PodViews> {
+/** The three views of a pod read again: the pod, its record, and the instance the record (or `previous`) names. */
+export async function reload(deps: PodDeps, who: Identity, previous: PodViews): Promise<PodViews> {
   const pod = await readOwnPod(deps, who);
   const record = await deps.records.get(deps.node, who.uid);
   const id = record?.providerId ?? previous.view?.ref.id;

@@ -4,7 +4,15 @@ import { kubeError } from '../kube/errors.ts';
 import type { ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
 import { runBounded } from '../util/concurrency.ts';
-import { readOwnPod, reconcilePod, type PodDeps, type PodOutcome, type PodViews } from './reconcile.ts';
+import {
+  readOwnPod,
+  reconcilePod,
+  reload,
+  type Identity,
+  type PodDeps,
+  type PodOutcome,
+  type PodViews,
+} from './reconcile.ts';
 
 export interface ResyncOptions {
   /** Pods reconciled at once. */
@@ -17,7 +25,9 @@ export interface ResyncOptions {
  * How old the pass's list may be when a pod's turn comes before a pod that has neither record
  * nor instance is read again. Such a pod would be started; in a long pass the event path may
  * have deleted it (pod, instance and record) since the list was taken, and starting it from
- * the list would leave an instance without a pod until the next pass.
+ * the list would leave an instance without a pod until the next pass. A pod being deleted is
+ * read again too (pod, record, instance): the event path has most likely finished it since, and
+ * acting on the old views would stop its instance a second time and repeat its Killing Events.
  */
 export const listFreshMs = 5_000;
 
@@ -80,11 +90,16 @@ export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise
     options.concurrency,
     async (target) => {
       try {
+        const listIsOld = deps.now() - startedAtMs > listFreshMs;
         const current = !target.pod
           ? await confirmMissing(deps, target)
-          : !target.record && !target.view && deps.now() - startedAtMs > listFreshMs
-            ? await confirmPresent(deps, target.pod)
-            : target;
+          : !listIsOld
+            ? target
+            : !target.record && !target.view
+              ? await confirmPresent(deps, target.pod)
+              : target.pod.metadata?.deletionTimestamp
+                ? await reload(deps, identityOf(target.pod), target)
+                : target;
         if (current) count(await reconcilePod(deps, current));
       } catch {
         summary.errors++;
@@ -95,6 +110,11 @@ export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise
   summary.skipped = run.skipped;
   summary.durationMs = deps.now() - startedAtMs;
   return summary;
+}
+
+function identityOf(pod: V1Pod): Identity {
+  const { namespace = '', name = '', uid = '' } = pod.metadata ?? {};
+  return { namespace, name, uid };
 }
 
 /** Every pod bound to the node, page by page. */

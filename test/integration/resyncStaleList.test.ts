@@ -1,12 +1,15 @@
 /**
  * A long resync pass against the real control plane: a pod deleted after the pass listed it,
  * but before its turn came, is not started from the pass's stale list (which would leave an
- * instance without a pod until the next pass), while a pod still there is started as before.
+ * instance without a pod until the next pass), while a pod still there is started as before;
+ * and a pod the event path finished deleting meanwhile is not stopped again, nor its Killing
+ * Event repeated.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../core/log.ts';
 import type { PodDeps } from '../../core/pods/reconcile.ts';
+import { handlePokes } from '../../core/pods/pokes.ts';
 import { listFreshMs, resyncNode } from '../../core/pods/resync.ts';
 import { podDeps } from '../../functions/runtime.ts';
 import { startLifecycleNode, type LifecycleNode } from '../support/lifecycleNode.ts';
@@ -31,12 +34,17 @@ describe('a resync pass whose pod list has aged', () => {
     const deps = await podDeps(runtime, runtime.config.nodes[0]!, createLogger({}, { minLevel: 'error' }));
     let offsetMs = 0;
     const creates: string[] = [];
+    const deletes: string[] = [];
+    const listedUids: string[] = [];
     const core = new Proxy(deps.kube.core, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver) as unknown;
         if (key !== 'listPodForAllNamespaces' || typeof value !== 'function') return value;
         return async (...args: unknown[]) => {
-          const listed: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          const listed = (await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)) as {
+            items: { metadata?: { uid?: string } }[];
+          };
+          listedUids.push(...listed.items.map((p) => p.metadata?.uid ?? ''));
           await afterList();
           offsetMs = listFreshMs + 1_000;
           return listed;
@@ -46,6 +54,11 @@ describe('a resync pass whose pod list has aged', () => {
     const provider = new Proxy(deps.provider, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'deletePod' && typeof value === 'function')
+          return (ref: { podUid: string }, ...rest: unknown[]) => {
+            deletes.push(ref.podUid);
+            return (value as (...a: unknown[]) => Promise<unknown>).call(target, ref, ...rest);
+          };
         if (key !== 'createPod' || typeof value !== 'function') return value;
         return (pod: { uid: string }) => {
           creates.push(pod.uid);
@@ -60,7 +73,7 @@ describe('a resync pass whose pod list has aged', () => {
       now: () => Date.now() + offsetMs,
     };
     const summary = await resyncNode(aged, { concurrency: 4, budgetMs: 60_000 });
-    return { summary, creates, instances: await deps.provider.listPods(n.node) };
+    return { summary, creates, deletes, listedUids, instances: await deps.provider.listPods(n.node) };
   }
 
   const createPod = async (name: string) => {
@@ -100,5 +113,38 @@ describe('a resync pass whose pod list has aged', () => {
     assert.equal(summary.created, 1);
     assert.equal(creates.length, 1);
     assert.equal(instances.filter((v) => v.ref.podUid === uid).length, 1, 'the pod has its instance');
+  });
+
+  it('does not stop again, nor repeat the Killing Event of, a pod the event path deleted since the list', async () => {
+    const uid = await createPod('finished-meanwhile');
+    const runtime = n.runtimes();
+    const deps = await podDeps(runtime, runtime.config.nodes[0]!, createLogger({}, { minLevel: 'error' }));
+    await resyncNode(deps, { concurrency: 4, budgetMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 500)); // the mock's start delay: the instance runs
+    await n.core.deleteNamespacedPod({ name: 'finished-meanwhile', namespace: n.namespace });
+    const { summary, deletes, listedUids } = await agedPass(async () => {
+      // The event path, poked by the deletion, finishes it: instance, record, pod.
+      const deleting = await n.core.readNamespacedPod({ name: 'finished-meanwhile', namespace: n.namespace });
+      const poke = {
+        type: 'MODIFIED' as const,
+        namespace: n.namespace,
+        name: 'finished-meanwhile',
+        uid,
+        resourceVersion: deleting.metadata!.resourceVersion!,
+      };
+      const { results } = await handlePokes(deps, [poke], 1);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['reconciled'],
+      );
+    });
+    assert.ok(listedUids.includes(uid), 'the pass listed the pod while it was being deleted');
+    assert.equal(summary.deleted, 0);
+    assert.deepEqual(deletes, [], 'the pass did not stop the instance again');
+    const killing = await n.core.listNamespacedEvent({
+      namespace: n.namespace,
+      fieldSelector: `involvedObject.uid=${uid},reason=Killing`,
+    });
+    assert.equal(killing.items.length, 1, 'one Killing Event');
   });
 });
