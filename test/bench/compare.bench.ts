@@ -1,10 +1,11 @@
 /**
- * Three nodes side by side on one control plane, sent the same Deployment one node at a time:
+ * Four nodes side by side on one control plane, sent the same Deployment one node at a time:
  * upstream virtual-kubelet's mock (the pinned release), Funclet's mock node on its event path
  * (the function app in a process of its own with leaseRenew, nodeStatus and podResync on their
- * schedules, the relay watching and poking it), and a bare Node with no kubelet, whose pods
- * are only ever bound: the floor the scheduler and the controllers set. Pods go through the
- * real scheduler (a nodeSelector, never a preset nodeName).
+ * schedules, the relay watching and poking it), the least kubelet (leastNode.ts: the bench
+ * itself patches each bound pod Running and deletes it once marked, one request each), and a
+ * bare Node with no kubelet, whose pods are only ever bound: the floor the scheduler and the
+ * controllers set. Pods go through the real scheduler (a nodeSelector, never a preset nodeName).
  *
  * Per node and size: time to all pods bound, to all Running (the floor: bound), after scaling
  * to 0 to the last deletionTimestamp and to all gone, and the node's API requests per pod.
@@ -24,6 +25,7 @@ import { scheduledOnto, startFuncletNode } from './funcletNode.ts';
 import { createPodNamespace } from '../support/kube.ts';
 import { trackPods, waitUntil, type PodTimes } from './podTracker.ts';
 import type { BenchServices } from './services.ts';
+import { startLeastNode, type LeastNode } from './leastNode.ts';
 import { startUpstreamNode } from './upstreamNode.ts';
 
 export interface CompareOptions {
@@ -39,12 +41,19 @@ export interface CompareOptions {
 }
 
 const namespace = 'bench-compare';
-const kinds = ['upstream', 'funclet', 'floor'] as const;
+const kinds = ['upstream', 'funclet', 'least', 'floor'] as const;
 type Kind = (typeof kinds)[number];
 const nodeOf: Record<Kind, string> = {
   upstream: 'bench-upstream',
   funclet: 'bench-funclet',
+  least: 'bench-least',
   floor: 'bench-floor',
+};
+const labelOf: Record<Kind, string> = {
+  upstream: 'upstream virtual-kubelet v1.13.0 mock',
+  funclet: 'Funclet mock',
+  least: 'least kubelet (1 status patch, 1 delete)',
+  floor: 'floor: bare Node',
 };
 
 /** One round on one node, in seconds from the Deployment's creation / its scale to 0. */
@@ -111,6 +120,12 @@ export async function benchCompare(services: BenchServices, options: CompareOpti
     stops.push(() => funclet.stop());
     const functions = funclet.functions;
 
+    // The least kubelet: a bare Node whose pods the bench itself patches Running and deletes.
+    const leastBare = await startBareNode(admin, nodeOf.least);
+    stops.push(() => leastBare.stop());
+    const least = await startLeastNode(admin, nodeOf.least);
+    stops.push(() => Promise.resolve(least.stop()));
+
     // The floor: a Node object and its Lease, renewed here; nothing runs its pods.
     const floor = await startBareNode(admin, nodeOf.floor);
     stops.push(() => floor.stop());
@@ -132,6 +147,7 @@ export async function benchCompare(services: BenchServices, options: CompareOpti
             functions,
             relayRetries: () => funclet.relayRetries(),
             proxy,
+            least,
             mockCreatedAt: kind === 'funclet' ? () => createdAtByName(mockTable, nodeOf.funclet) : undefined,
           });
           log(
@@ -165,6 +181,7 @@ async function runRound(r: {
   functions: FunctionProcess;
   relayRetries: () => number;
   proxy: CountingProxy;
+  least: LeastNode;
   mockCreatedAt?: () => Promise<Map<string, number>>;
 }): Promise<Round> {
   const node = nodeOf[r.kind];
@@ -172,6 +189,7 @@ async function runRound(r: {
   const limitMs = Math.max(120_000, r.size * 1_000);
   if (r.kind === 'funclet') await r.functions.reset();
   r.proxy.reset();
+  r.least.reset();
   const cpuBefore = r.kind === 'funclet' ? (await r.functions.counters()).cpuMs : 0;
   const retriesBefore = r.relayRetries();
 
@@ -274,6 +292,8 @@ async function runRound(r: {
   } else if (r.kind === 'upstream') {
     const c = r.proxy.counts();
     apiPerPod = (c.reads + c.writes) / r.size;
+  } else if (r.kind === 'least') {
+    apiPerPod = r.least.requests() / r.size;
   }
 
   await r.apps.deleteNamespacedDeployment({ name: r.name, namespace });
@@ -339,12 +359,7 @@ function summarise(
       const delays = rounds.flatMap((r) => r.bindToCreateMs ?? []).sort((a, b) => a - b);
       rows.push({
         pods: size,
-        node:
-          kind === 'upstream'
-            ? 'upstream virtual-kubelet v1.13.0 mock'
-            : kind === 'funclet'
-              ? 'Funclet mock'
-              : 'floor: bare Node',
+        node: labelOf[kind],
         rounds: rounds.length,
         'all bound s': figure(rounds.map((r) => r.bound)),
         'all Running s (floor: bound)': figure(rounds.map((r) => r.running)),
@@ -424,7 +439,7 @@ function summarise(
         'per pod, scale to 0': per(del[kind]),
       });
     }
-    for (const against of ['upstream', 'floor'] as const) {
+    for (const against of ['upstream', 'least', 'floor'] as const) {
       const other = of(against);
       if (funclet.length === 0 || other.length === 0) continue;
       const ratio = (pick: (r: Round) => number) =>
@@ -443,6 +458,14 @@ function summarise(
         const x = median(funclet.map((r) => r.running)) / median(floor.map((r) => r.running));
         goals.push(
           `N=1000 all Running: ${x.toFixed(2)}x the floor (goal <= 1.3x): ${x <= 1.3 ? 'met' : 'missed'}`,
+        );
+      }
+      const least = of('least');
+      if (least.length > 0 && floor.length > 0) {
+        const l = median(least.map((r) => r.running)) / median(floor.map((r) => r.running));
+        const f = median(funclet.map((r) => r.running)) / median(least.map((r) => r.running));
+        goals.push(
+          `N=1000 all Running: the least kubelet is ${l.toFixed(2)}x the floor, Funclet ${f.toFixed(2)}x the least kubelet`,
         );
       }
       const y = median(funclet.map((r) => r.gone)) / median(funclet.map((r) => r.marked));

@@ -8,7 +8,7 @@
  * With no names it runs all but compare. Options, as --name value, --name=value or name=value:
  *   --pods 200,1000   compare: the Deployment sizes          --rounds 3   compare: rounds per size
  *   --cpu-prof DIR    compare: a CPU profile of the function process, written into DIR
- *   --nodes upstream,funclet,floor   compare: which nodes run (all by default)
+ *   --nodes upstream,funclet,least,floor   compare: which nodes run (all by default)
  *   --relay-timeout-ms 10000   compare: the relay's per-attempt webhook timeout (its default otherwise)
  *   --sizes 1000,5000 resync   --steady 200 --burst 1000 events   --runs 10 --follow 20 logs, exec, coldstart
  */
