@@ -189,7 +189,7 @@ async function runRound(r: {
   const limitMs = Math.max(120_000, r.size * 1_000);
   if (r.kind === 'funclet') await r.functions.reset();
   r.proxy.reset();
-  r.least.reset();
+  await r.least.reset();
   const cpuBefore = r.kind === 'funclet' ? (await r.functions.counters()).cpuMs : 0;
   const retriesBefore = r.relayRetries();
 

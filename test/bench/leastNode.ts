@@ -11,7 +11,8 @@ import { mergePatch } from '../../core/kube/clients.ts';
 export interface LeastNode {
   /** Requests sent since the last reset (the watch not counted). */
   requests(): number;
-  reset(): void;
+  /** Counts from zero again, on a new watch. */
+  reset(): Promise<void>;
   stop(): void;
 }
 
@@ -39,9 +40,7 @@ export async function startLeastNode(admin: KubeConfig, node: string, concurrenc
     queue.push(work);
     pump();
   };
-  let lastVersion: string | undefined;
   const seen = (type: string, pod: V1Pod) => {
-    lastVersion = pod.metadata?.resourceVersion ?? lastVersion;
     const { name = '', namespace = '', uid = '' } = pod.metadata ?? {};
     if (type === 'DELETED' || type === 'BOOKMARK' || !uid) return;
     if (pod.metadata?.deletionTimestamp) {
@@ -92,27 +91,34 @@ export async function startLeastNode(admin: KubeConfig, node: string, concurrenc
       ),
     );
   };
-  // Resumed from the last resourceVersion whenever the server ends the watch, as the tracker does.
+  // Started afresh (no resourceVersion) whenever it ends and at every reset: a new watch first
+  // sends every pod on the node as ADDED, which the sets above make harmless, so nothing that
+  // happened between two watches is missed and no old resourceVersion can be refused.
   let watching = true;
   let watch: AbortController | undefined;
   const start = async (): Promise<void> => {
-    watch = await new Watch(admin).watch(
+    if (!watching) return;
+    const current = await new Watch(admin).watch(
       '/api/v1/pods',
-      {
-        fieldSelector: `spec.nodeName=${node}`,
-        allowWatchBookmarks: true,
-        ...(lastVersion ? { resourceVersion: lastVersion } : {}),
-      },
+      { fieldSelector: `spec.nodeName=${node}`, allowWatchBookmarks: true },
       seen,
       () => {
-        if (watching) setTimeout(() => void start().catch(() => undefined), 10);
+        if (watching && watch === current) setTimeout(() => void start().catch(retry), 10);
       },
     );
+    watch = current;
   };
+  const retry = () => setTimeout(() => void start().catch(retry), 500);
   await start();
   return {
     requests: () => requests,
-    reset: () => (requests = 0),
+    async reset() {
+      requests = 0;
+      const old = watch;
+      watch = undefined;
+      old?.abort();
+      await start();
+    },
     stop() {
       watching = false;
       watch?.abort();
