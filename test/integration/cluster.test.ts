@@ -21,7 +21,7 @@ import { testCertificate } from '../fakes/aci/cert.ts';
 import { createPodNamespace, functionKubeconfig, kubeConfigFrom, testAdmin } from '../support/kube.ts';
 import { testEnv, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/process.ts';
-import { mergePatch } from '../../core/kube/clients.ts';
+import { mergePatch, strategicMergePatch } from '../../core/kube/clients.ts';
 
 describe('the test control plane', () => {
   let admin: KubeConfig;
@@ -190,13 +190,20 @@ describe('the test control plane as a real cluster sets it up', () => {
     const namespace = uniqueName('kubelet');
     try {
       await core.createNode({ body: { metadata: { name: node } } });
-      const created = await core.readNode({ name: node });
-      created.status = {
-        ...created.status,
-        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-        daemonEndpoints: { kubeletEndpoint: { Port: port } },
-      };
-      await core.replaceNodeStatus({ name: node, body: created });
+      // A patch, not a replace: the node lifecycle controller writes a new Node at once (its
+      // taints), and a replace carrying the read resourceVersion can lose that race with a 409.
+      await core.patchNodeStatus(
+        {
+          name: node,
+          body: {
+            status: {
+              addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+              daemonEndpoints: { kubeletEndpoint: { Port: port } },
+            },
+          },
+        },
+        strategicMergePatch,
+      );
       await createPodNamespace(core, namespace);
       await core.createNamespacedPod({
         namespace,
