@@ -47,8 +47,8 @@ export function retryOnThrottle(
         await response.body.text().catch(() => undefined);
         const asked = retryAfterMs(response.headers['retry-after']) ?? o.defaultWaitMs;
         const waitMs = Math.min(o.maxWaitMs, asked) * (1 + o.random() / 2);
+        // Aborted meanwhile: the next send fails as an aborted request does (this answer's body is read).
         await o.sleep(waitMs, signal);
-        if (signal?.aborted) return response;
         o.onRetry?.(request);
       }
     },

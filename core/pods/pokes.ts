@@ -1,3 +1,4 @@
+import type { V1Pod } from '@kubernetes/client-node';
 import { ConflictError, errorMessage } from '../errors.ts';
 import type { ProviderPodView } from '../providers/types.ts';
 import type { Poke, Recheck } from '../relay/protocol.ts';
@@ -16,18 +17,18 @@ export type PokeResult =
 
 const mismatch = 'the poke names another pod than the one this UID belongs to';
 
-/**
- * Acts on a batch of pokes for one node. A poke carries identifiers only: the pod is read from
- * the API server, so a forged or replayed poke can at most re-reconcile a pod. Pokes the record
- * has already seen (same resourceVersion) are skipped. No poke is started once `deadlineMs` has
- * passed; those already running finish.
- */
 export interface HandledPokes {
   results: PokeResult[];
   /** Pokes not started because the deadline passed: nothing was read or written for them. */
   notStarted: Poke[];
 }
 
+/**
+ * Acts on a batch of pokes for one node. A poke carries identifiers only: the pod is read from
+ * the API server, so a forged or replayed poke can at most re-reconcile a pod. Pokes the record
+ * has already seen (same resourceVersion) are skipped. No poke is started once `deadlineMs` has
+ * passed; those already running finish.
+ */
 export async function handlePokes(
   deps: PodDeps,
   pokes: readonly Poke[],
@@ -68,14 +69,17 @@ async function handlePoke(
   poke: Poke,
   instances: () => Promise<ProviderPodView[]>,
 ): Promise<PokeResult> {
+  // An ADDED poke reads the pod first. A pod just bound that nothing has reported on has no
+  // record yet, or (after a crash) one that the claim's insert runs into, which reloads and
+  // decides again: its record need not be read. Any other pod takes the usual path, with this read.
+  let added: { pod: V1Pod | undefined } | undefined;
   try {
-    const unstarted = poke.type === 'ADDED' ? await unstartedPod(deps, poke) : undefined;
-    if (unstarted) {
-      // A pod just bound to the node, that no kubelet has reported on: it has no record yet, or
-      // (after a crash) one that the claim's insert runs into, which reloads and decides again.
-      const outcomes = await reconcilePod(deps, { pod: unstarted });
-      const recheckAfterMs = unsettled({ pod: unstarted }, outcomes, undefined, deps.now());
-      return reconciled(poke, outcomes, recheckAfterMs);
+    if (poke.type === 'ADDED') {
+      added = { pod: await readOwnPod(deps, poke) };
+      if (added.pod && unstarted(added.pod)) {
+        const outcomes = await reconcilePod(deps, { pod: added.pod });
+        return reconciled(poke, outcomes, unsettled({ pod: added.pod }, outcomes, undefined, deps.now()));
+      }
     }
   } catch (err) {
     return defer(deps, poke, err);
@@ -99,7 +103,7 @@ async function handlePoke(
     // instance left some other way (a lost table) is podResync's to collect.
     if (!record && poke.type === 'DELETED')
       return { uid: poke.uid, status: 'skipped', why: 'deleted, and Funclet holds no record of it' };
-    const views = await gather(deps, poke, record, instances);
+    const views = await gather(deps, poke, record, instances, added);
     if (!views) return { uid: poke.uid, status: 'skipped', why: mismatch };
     const outcomes = await reconcilePod(deps, views);
     // Remember the version only when nothing was written: a write (status patch) makes a new
@@ -132,21 +136,16 @@ function reconciled(poke: Poke, outcomes: PodOutcome[], recheckAfterMs: number |
   };
 }
 
-/**
- * The pod an ADDED poke names, when the API server has it on this node and nothing has reported
- * on it yet (no container statuses, not being deleted): the one case where its record need not
- * be read first. Undefined otherwise, and the poke takes the usual path.
- */
-async function unstartedPod(deps: PodDeps, poke: Poke): Promise<PodViews['pod']> {
-  const pod = await readOwnPod(deps, poke);
-  if (!pod || pod.metadata?.deletionTimestamp) return undefined;
+/** Whether nothing has reported on the pod yet: no container statuses, no start, not being deleted. */
+function unstarted(pod: V1Pod): boolean {
   const status = pod.status;
-  const reported =
-    (status?.containerStatuses?.length ?? 0) > 0 ||
-    (status?.initContainerStatuses?.length ?? 0) > 0 ||
-    (status?.phase !== undefined && status.phase !== 'Pending') ||
-    status?.startTime !== undefined;
-  return reported ? undefined : pod;
+  return (
+    pod.metadata?.deletionTimestamp === undefined &&
+    (status?.containerStatuses?.length ?? 0) === 0 &&
+    (status?.initContainerStatuses?.length ?? 0) === 0 &&
+    (status?.phase === undefined || status.phase === 'Pending') &&
+    status?.startTime === undefined
+  );
 }
 
 /**
@@ -180,15 +179,20 @@ function unsettled(
   return Math.min(30_000, Math.max(250, Math.round(age / 2)));
 }
 
-/** Reads the pod and its instance for a poke; undefined when the instance belongs to another pod name. */
+/**
+ * Reads the pod (unless `read` holds it already) and its instance for a poke; undefined when
+ * the instance belongs to another pod name.
+ */
 async function gather(
   deps: PodDeps,
   poke: Poke,
   record: PodViews['record'],
   instances: () => Promise<ProviderPodView[]>,
+  read?: { pod: V1Pod | undefined },
 ): Promise<PodViews | undefined> {
-  // Read by the record's own identity (handlePoke has checked the poke agrees with it).
-  const pod = await readOwnPod(deps, record ?? poke);
+  // Read by the record's own identity (handlePoke has checked the poke agrees with it, so a pod
+  // read by the poke's is the same pod).
+  const pod = read ? read.pod : await readOwnPod(deps, record ?? poke);
   if (record?.providerId !== undefined) {
     const view = await deps.provider.getPod({
       provider: deps.provider.name,

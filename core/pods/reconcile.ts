@@ -364,9 +364,9 @@ async function deletePod(
       return ['waiting'];
     }
   }
-  // The record goes first: the DELETED event the pod's removal causes then finds nothing of the
-  // pod's left and costs no more than a look at the instances. A crash in between leaves a pod
-  // marked for deletion with no instance, which the next pass removes.
+  // The record goes first: the DELETED event the pod's removal causes then finds no record and
+  // costs one table read. A crash in between leaves a pod marked for deletion with no instance,
+  // which the next pass removes.
   if (record) await deps.records.delete(record);
   const { namespace, name, uid } = identityOf({ pod });
   try {
@@ -570,7 +570,7 @@ function terminations(view: ProviderPodView): Record<string, ContainerState> {
   );
 }
 
-function identityOf(views: PodViews): Identity {
+export function identityOf(views: PodViews): Identity {
   const meta = views.pod?.metadata;
   return {
     namespace: meta?.namespace ?? views.record?.namespace ?? views.view?.namespace ?? '',

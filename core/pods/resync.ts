@@ -5,10 +5,10 @@ import type { ProviderPodView } from '../providers/types.ts';
 import type { PodRecord } from '../state/podRecords.ts';
 import { runBounded } from '../util/concurrency.ts';
 import {
+  identityOf,
   readOwnPod,
   reconcilePod,
   reload,
-  type Identity,
   type PodDeps,
   type PodOutcome,
   type PodViews,
@@ -90,16 +90,7 @@ export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise
     options.concurrency,
     async (target) => {
       try {
-        const listIsOld = deps.now() - startedAtMs > listFreshMs;
-        const current = !target.pod
-          ? await confirmMissing(deps, target)
-          : !listIsOld
-            ? target
-            : !target.record && !target.view
-              ? await confirmPresent(deps, target.pod)
-              : target.pod.metadata?.deletionTimestamp
-                ? await reload(deps, identityOf(target.pod), target)
-                : target;
+        const current = await currentViews(deps, target, deps.now() - startedAtMs > listFreshMs);
         if (current) count(await reconcilePod(deps, current));
       } catch {
         summary.errors++;
@@ -107,14 +98,25 @@ export async function resyncNode(deps: PodDeps, options: ResyncOptions): Promise
     },
     { deadlineMs: startedAtMs + options.budgetMs, now: deps.now },
   );
-  summary.skipped = run.skipped;
+  summary.skipped = run.notStarted.length;
   summary.durationMs = deps.now() - startedAtMs;
   return summary;
 }
 
-function identityOf(pod: V1Pod): Identity {
-  const { namespace = '', name = '', uid = '' } = pod.metadata ?? {};
-  return { namespace, name, uid };
+/**
+ * The views a pass acts on for one target: as listed, or read again where the list may mislead
+ * (see listFreshMs); undefined when the pod is to be left to the next pass.
+ */
+async function currentViews(
+  deps: PodDeps,
+  target: PodViews,
+  listIsOld: boolean,
+): Promise<PodViews | undefined> {
+  if (!target.pod) return confirmMissing(deps, target);
+  if (!listIsOld) return target;
+  if (!target.record && !target.view) return confirmPresent(deps, target.pod);
+  if (target.pod.metadata?.deletionTimestamp) return reload(deps, identityOf(target), target);
+  return target;
 }
 
 /** Every pod bound to the node, page by page. */
@@ -173,11 +175,8 @@ export function joinViews(
  * gone since is left to the next pass, which sees whatever the event path left of it.
  */
 async function confirmPresent(deps: PodDeps, listed: V1Pod): Promise<PodViews | undefined> {
-  const { namespace = '', name = '', uid = '' } = listed.metadata ?? {};
-  const [pod, record] = await Promise.all([
-    readOwnPod(deps, { namespace, name, uid }),
-    deps.records.get(deps.node, uid),
-  ]);
+  const who = identityOf({ pod: listed });
+  const [pod, record] = await Promise.all([readOwnPod(deps, who), deps.records.get(deps.node, who.uid)]);
   return pod ? { pod, record } : undefined;
 }
 

@@ -64,38 +64,36 @@ export interface PokeResponse {
   resend?: string[];
 }
 
-/** The UIDs an answer asks the relay to send again; none when the answer is not readable. */
-export function parseResend(body: string): string[] {
-  try {
-    const parsed = JSON.parse(body) as Partial<PokeResponse>;
-    return Array.isArray(parsed.resend)
-      ? parsed.resend.filter((u): u is string => typeof u === 'string')
-      : [];
-  } catch {
-    return [];
-  }
-}
-
 /** The longest a recheck may be put off; the resync timer covers anything slower. */
 export const maxRecheckDelayMs = 60_000;
 
-/** The rechecks in a podEvents answer; anything malformed is ignored (they are only hints). */
-export function parseRechecks(body: string): Recheck[] {
+/**
+ * What a podEvents answer asks of the relay: the rechecks, and the UIDs of pokes to send again.
+ * Anything malformed is ignored (they are only hints; podResync covers whatever is lost).
+ */
+export function parseAnswer(body: string): { recheck: Recheck[]; resend: string[] } {
+  let parsed: Partial<PokeResponse> | null;
   try {
-    const parsed = JSON.parse(body) as Partial<PokeResponse>;
-    if (!Array.isArray(parsed.recheck)) return [];
-    return parsed.recheck.filter(
-      (r): r is Recheck =>
-        typeof r === 'object' &&
-        typeof r.namespace === 'string' &&
-        typeof r.name === 'string' &&
-        typeof r.uid === 'string' &&
-        typeof r.resourceVersion === 'string' &&
-        typeof r.afterMs === 'number',
-    );
+    parsed = JSON.parse(body) as Partial<PokeResponse> | null;
   } catch {
-    return [];
+    return { recheck: [], resend: [] };
   }
+  if (typeof parsed !== 'object' || parsed === null) return { recheck: [], resend: [] };
+  const recheck = Array.isArray(parsed.recheck)
+    ? parsed.recheck.filter(
+        (r): r is Recheck =>
+          typeof r === 'object' &&
+          typeof r.namespace === 'string' &&
+          typeof r.name === 'string' &&
+          typeof r.uid === 'string' &&
+          typeof r.resourceVersion === 'string' &&
+          typeof r.afterMs === 'number',
+      )
+    : [];
+  const resend = Array.isArray(parsed.resend)
+    ? parsed.resend.filter((u): u is string => typeof u === 'string')
+    : [];
+  return { recheck, resend };
 }
 
 export function sign(secret: string, body: string, timestampMs: number): string {

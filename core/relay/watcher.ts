@@ -18,8 +18,7 @@ import type { PodSource } from './podSource.ts';
 import {
   maxEventsPerBatch,
   maxRecheckDelayMs,
-  parseRechecks,
-  parseResend,
+  parseAnswer,
   replayWindowMs,
   type Recheck,
 } from './protocol.ts';
@@ -105,14 +104,15 @@ export function startRelay(options: RelayOptions): Relay {
     onAccepted: (batch, text) => {
       // Only what this batch poked, and only pods this node's watch still has: the relay signs
       // every recheck it sends, so an answer must not be able to make it poke anything else.
+      const answer = parseAnswer(text);
       const poked = new Set(batch.events.map((e) => `${e.uid}/${e.namespace}/${e.name}`));
-      for (const recheck of parseRechecks(text)) {
+      for (const recheck of answer.recheck) {
         if (poked.has(`${recheck.uid}/${recheck.namespace}/${recheck.name}`))
           scheduleRecheck(batch.node, recheck);
       }
       // Pokes podEvents had no time to start go out again as they were, in the next batch (a
       // newer poke for the pod that arrived meanwhile goes instead).
-      const resend = new Set(parseResend(text));
+      const resend = new Set(answer.resend);
       if (resend.size > 0) {
         const batcher = batchers.get(batch.node);
         for (const poke of batch.events) if (resend.has(poke.uid)) batcher?.putBack(poke);

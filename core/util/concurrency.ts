@@ -1,8 +1,6 @@
 export interface BoundedRun<T, R> {
   results: R[];
-  /** Items not started because the time budget ran out; the next pass takes them. */
-  skipped: number;
-  /** Those items, in their order. */
+  /** Items not started because the time budget ran out, in their order; the next pass takes them. */
   notStarted: T[];
 }
 
@@ -32,5 +30,5 @@ export async function runBounded<T, R>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return { results, skipped: notStarted.length, notStarted };
+  return { results, notStarted };
 }

@@ -12,6 +12,7 @@ import type { PodDeps } from '../../core/pods/reconcile.ts';
 import { handlePokes } from '../../core/pods/pokes.ts';
 import { listFreshMs, resyncNode } from '../../core/pods/resync.ts';
 import { podDeps } from '../../functions/runtime.ts';
+import { waitFor } from '../support/process.ts';
 import { startLifecycleNode, type LifecycleNode } from '../support/lifecycleNode.ts';
 
 describe('a resync pass whose pod list has aged', () => {
@@ -120,7 +121,12 @@ describe('a resync pass whose pod list has aged', () => {
     const runtime = n.runtimes();
     const deps = await podDeps(runtime, runtime.config.nodes[0]!, createLogger({}, { minLevel: 'error' }));
     await resyncNode(deps, { concurrency: 4, budgetMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 500)); // the mock's start delay: the instance runs
+    await waitFor(
+      'the instance running (the mock start delay)',
+      async () =>
+        (await deps.provider.listPods(n.node)).some((v) => v.ref.podUid === uid && v.phase === 'Running'),
+      { timeoutMs: 10_000 },
+    );
     await n.core.deleteNamespacedPod({ name: 'finished-meanwhile', namespace: n.namespace });
     const { summary, deletes, listedUids } = await agedPass(async () => {
       // The event path, poked by the deletion, finishes it: instance, record, pod.
